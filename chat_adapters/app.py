@@ -1,0 +1,125 @@
+"""Composition root: builds the session layer, storage and apps from the settings.
+
+The only place (with ``__main__`` and ``settings``) that sees every package. Each
+piece below receives explicit arguments, so tests can build the same graph by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+
+from chat_adapters.logs import configure_logging
+from chat_adapters.redaction import Redactor
+from chat_adapters.settings import AppName, Settings
+from session_core.catalog import SessionCatalog
+from session_core.claude_home import ClaudeHome
+from session_core.history import HistoryIndex
+from session_core.roots import ApprovedRoots
+from session_core.runner import TurnRunner
+from storage.database import Database
+
+log = structlog.get_logger(__name__)
+
+ENTRYPOINT = "claude-baton"
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """The session layer as every door uses it."""
+
+    settings: Settings
+    home: ClaudeHome
+    roots: ApprovedRoots
+    index: HistoryIndex
+    catalog: SessionCatalog
+    runner: TurnRunner
+    redactor: Redactor
+
+
+def build_core(settings: Settings) -> Core:
+    home = ClaudeHome(settings.claude_config_dir)
+    index = HistoryIndex(home.history_path)
+    catalog = SessionCatalog(home, index=index, own_entrypoint=ENTRYPOINT)
+    runner = TurnRunner(
+        home,
+        catalog,
+        base_env={"CLAUDE_CONFIG_DIR": str(home.config_dir)},
+        model=settings.model,
+        max_turns=settings.max_turns,
+        max_budget_usd=settings.max_budget_usd,
+        idle_timeout_s=settings.idle_timeout_s,
+        max_live_clients=settings.max_live_clients,
+    )
+    return Core(
+        settings=settings,
+        home=home,
+        roots=ApprovedRoots(settings.roots),
+        index=index,
+        catalog=catalog,
+        runner=runner,
+        redactor=Redactor.with_secrets(settings.secrets()),
+    )
+
+
+def setup_logging(settings: Settings) -> Redactor:
+    redactor = Redactor.with_secrets(settings.secrets())
+    configure_logging(settings.log_level, settings.log_format, redactor)
+    return redactor
+
+
+async def open_database(settings: Settings) -> Database:
+    return await Database.open(settings.data_dir / "baton.sqlite3")
+
+
+AppRunner = Callable[[Core, Database, asyncio.Event], Awaitable[None]]
+
+
+def _app_runner(app: AppName) -> AppRunner:
+    """Import an app only when it is configured, so one broken app never stops the other."""
+    if app == "telegram":
+        from chat_adapters.telegram.bot import run_telegram
+
+        return run_telegram
+    from chat_adapters.discord.bot import run_discord
+
+    return run_discord
+
+
+async def run_apps(settings: Settings, apps: tuple[AppName, ...]) -> None:
+    """Run every configured app in one event loop until SIGINT/SIGTERM."""
+    core = build_core(settings)
+    database = await open_database(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stopping.set)
+    log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
+    try:
+        async with asyncio.TaskGroup() as group:
+            for app in apps:
+                group.create_task(_supervise(app, core, database, stopping), name=app)
+    finally:
+        await core.runner.aclose()
+        await database.close()
+        log.info("baton.stopped")
+
+
+async def _supervise(app: AppName, core: Core, database: Database, stopping: asyncio.Event) -> None:
+    """Keep one app running; a crash restarts it with backoff and never touches the other."""
+    delay = 1.0
+    while not stopping.is_set():
+        try:
+            await _app_runner(app)(core, database, stopping)
+            return
+        except Exception:
+            log.exception("baton.app_crashed", app=app, restart_in_s=delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=delay)
+        delay = min(delay * 2, 60.0)

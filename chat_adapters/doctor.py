@@ -1,0 +1,78 @@
+"""`baton doctor`: what is set up, what is missing, in one screen.
+
+Each check yields a line marked ok / warn / FAIL; any FAIL makes the exit status 1, so
+the command doubles as a deployment health check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import typer
+
+from chat_adapters.app import build_core, open_database
+from chat_adapters.settings import Settings
+from session_core import sdk_door
+
+Level = Literal["ok", "warn", "FAIL"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    level: Level
+    name: str
+    detail: str
+
+
+def _core_checks(settings: Settings) -> Iterator[Check]:
+    core = build_core(settings)
+    home = core.home
+    if home.config_dir.is_dir():
+        yield Check("ok", "claude config dir", str(home.config_dir))
+    else:
+        yield Check("warn", "claude config dir", f"{home.config_dir} does not exist yet")
+    if home.history_path.exists():
+        core.index.refresh()
+        stats = core.index.stats
+        level: Level = "warn" if stats.skipped else "ok"
+        yield Check(
+            level,
+            "history.jsonl",
+            f"{stats.lines} lines, {stats.sessions} sessions, {stats.skipped} skipped lines",
+        )
+    else:
+        yield Check("warn", "history.jsonl", f"{home.history_path} not found (no sessions yet)")
+    version = sdk_door.cli_version()
+    if version:
+        yield Check("ok", "claude CLI", version)
+    else:
+        yield Check("FAIL", "claude CLI", "the bundled Claude Code CLI did not answer --version")
+    yield Check("ok", "approved roots", core.roots.describe())
+    apps = settings.configured_apps()
+    if apps:
+        yield Check("ok", "apps", ", ".join(apps))
+    else:
+        yield Check("FAIL", "apps", "none: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN")
+    if not settings.allowed_users:
+        yield Check("warn", "allowed users", "BATON_ALLOWED_USERS is empty: nobody may use the bot")
+    else:
+        yield Check("ok", "allowed users", f"{len(settings.allowed_users)}")
+
+
+async def run_doctor(settings: Settings) -> int:
+    checks = list(_core_checks(settings))
+    db_path = settings.data_dir / "baton.sqlite3"
+    try:
+        database = await open_database(settings)
+    except Exception as exc:  # any failure here is the finding itself
+        checks.append(Check("FAIL", "database", f"{db_path}: {exc}"))
+    else:
+        checks.append(
+            Check("ok", "database", f"{db_path} (migration {database.migration_version})")
+        )
+        await database.close()
+    for check in checks:
+        typer.echo(f"{check.level:>4}  {check.name}: {check.detail}")
+    return 1 if any(c.level == "FAIL" for c in checks) else 0
