@@ -1,1 +1,43 @@
-"""storage."""
+"""storage: the bot's own small SQLite database (aiosqlite).
+
+Chat preferences, the audit log, usage per turn, which doors used a session, and
+pending button choices. No sessions table: Claude Code's files hold session state,
+and a pin here is only a pointer to a Claude session id.
+"""
+
+from storage.audit import AuditEntry, AuditLog
+from storage.database import Database, DatabaseError
+from storage.doors import DOORS, DoorLog, DoorUse
+from storage.migrations import MIGRATIONS, MigrationError, migration
+from storage.pending import PendingChoice, PendingChoices
+from storage.preferences import (
+    APPS,
+    PERMISSION_MODES,
+    ChatKey,
+    ChatPreferences,
+    PreferencesStore,
+)
+from storage.usage import UsageLog, UsageRecord, UsageTotals
+
+__all__ = [
+    "APPS",
+    "DOORS",
+    "MIGRATIONS",
+    "PERMISSION_MODES",
+    "AuditEntry",
+    "AuditLog",
+    "ChatKey",
+    "ChatPreferences",
+    "Database",
+    "DatabaseError",
+    "DoorLog",
+    "DoorUse",
+    "MigrationError",
+    "PendingChoice",
+    "PendingChoices",
+    "PreferencesStore",
+    "UsageLog",
+    "UsageRecord",
+    "UsageTotals",
+    "migration",
+]
