@@ -1,0 +1,51 @@
+"""The approval seam: Claude Code asks "may I run this tool?", a chat answers.
+
+session_core only defines the question and the answer; whoever renders the choice
+(a chat adapter, a CLI prompt, a test) implements ``Approver``. The runner installs
+the SDK's ``can_use_tool`` callback only when an approver is given, so without one
+Claude Code's own defaults apply (read-only tools run, mutating ones are denied).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    """One tool call waiting for a yes or no."""
+
+    session_id: str
+    tool_name: str
+    tool_input: Mapping[str, Any]
+    tool_use_id: str | None = None
+    reason: str | None = None
+    """Why Claude Code asks (e.g. "Path is outside allowed working directories")."""
+    title: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDecision:
+    """The answer. A denial's ``message`` is what the model is told."""
+
+    allow: bool
+    message: str = ""
+    updated_input: Mapping[str, Any] | None = field(default=None)
+    """Allow with a rewritten input (e.g. AskUserQuestion answers)."""
+    interrupt: bool = False
+    """Deny and stop the whole turn, not just this tool call."""
+
+    @classmethod
+    def allowed(cls, updated_input: Mapping[str, Any] | None = None) -> ApprovalDecision:
+        return cls(allow=True, updated_input=updated_input)
+
+    @classmethod
+    def denied(cls, message: str, *, interrupt: bool = False) -> ApprovalDecision:
+        return cls(allow=False, message=message, interrupt=interrupt)
+
+
+class Approver(Protocol):
+    async def __call__(self, request: ApprovalRequest) -> ApprovalDecision: ...

@@ -1,0 +1,136 @@
+"""Live Claude CLI processes kept between turns, so a follow-up skips the start-up.
+
+A CLI process costs ~0.35 s to start and ~200 MB to keep, so the pool keeps one per
+recently active session, closes it after ``idle_timeout_s`` without a turn, and never
+keeps more than ``max_live`` processes: when full, the least recently used idle one
+goes first. A client is either idle in the pool or out with exactly one turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class Closeable(Protocol):
+    async def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=Closeable)
+
+
+class ClientPool(Generic[C]):
+    def __init__(
+        self,
+        *,
+        idle_timeout_s: float,
+        max_live: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_live < 1:
+            raise ValueError(f"max_live must be at least 1, got {max_live}")
+        if idle_timeout_s <= 0:
+            raise ValueError(f"idle_timeout_s must be positive, got {idle_timeout_s}")
+        self.idle_timeout_s = idle_timeout_s
+        self.max_live = max_live
+        self._clock = clock
+        self._idle: OrderedDict[str, tuple[C, float]] = OrderedDict()  # LRU first
+        self._busy: dict[int, C] = {}
+        self._reaper: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def live(self) -> int:
+        return len(self._idle) + len(self._busy)
+
+    def idle_keys(self) -> list[str]:
+        """Session ids with an idle live client, least recently used first."""
+        return list(self._idle)
+
+    def take(self, key: str) -> C | None:
+        """The idle client for ``key``, now out with the caller; None if there is none."""
+        entry = self._idle.pop(key, None)
+        if entry is None:
+            return None
+        client = entry[0]
+        self._busy[id(client)] = client
+        return client
+
+    async def make_room(self) -> None:
+        """Close least recently used idle clients until one more fits under the cap."""
+        while self._idle and self.live >= self.max_live:
+            key, (client, _) = self._idle.popitem(last=False)
+            log.info("client_evicted", session_id=key, reason="cap", max_live=self.max_live)
+            await _close_quietly(client)
+
+    def mark_busy(self, client: C) -> None:
+        """Count a freshly connected client (out with its first turn)."""
+        self._busy[id(client)] = client
+
+    async def give_back(self, key: str, client: C) -> None:
+        """The turn is over: keep ``client`` idle under ``key`` (the session id)."""
+        self._busy.pop(id(client), None)
+        if self._closed:
+            await _close_quietly(client)
+            return
+        previous = self._idle.pop(key, None)
+        if previous is not None and previous[0] is not client:
+            await _close_quietly(previous[0])
+        self._idle[key] = (client, self._clock())
+        while len(self._idle) > 1 and self.live > self.max_live:
+            old_key, (old, _) = self._idle.popitem(last=False)
+            log.info("client_evicted", session_id=old_key, reason="cap", max_live=self.max_live)
+            await _close_quietly(old)
+        self._ensure_reaper()
+
+    async def discard(self, client: C) -> None:
+        """Drop a client that is out (broken, or its session moved on) and close it."""
+        self._busy.pop(id(client), None)
+        await _close_quietly(client)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+            self._reaper = None
+        idle = [client for client, _ in self._idle.values()]
+        self._idle.clear()
+        await asyncio.gather(*(_close_quietly(c) for c in idle))
+
+    async def reap(self) -> int:
+        """Close every client idle for longer than the timeout; returns how many."""
+        now = self._clock()
+        expired = [k for k, (_, t) in self._idle.items() if now - t >= self.idle_timeout_s]
+        for key in expired:
+            client, _ = self._idle.pop(key)
+            log.info("client_evicted", session_id=key, reason="idle")
+            await _close_quietly(client)
+        return len(expired)
+
+    def _ensure_reaper(self) -> None:
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap_loop())
+
+    async def _reap_loop(self) -> None:
+        while self._idle:
+            oldest = min(t for _, t in self._idle.values())
+            delay = oldest + self.idle_timeout_s - self._clock()
+            await asyncio.sleep(max(0.01, delay))
+            await self.reap()
+
+
+async def _close_quietly(client: Closeable) -> None:
+    try:
+        await client.close()
+    except Exception as exc:  # a dying CLI must not take the pool down
+        log.warning("client_close_failed", error=str(exc))

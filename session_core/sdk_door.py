@@ -1,0 +1,425 @@
+"""The one door to claude-agent-sdk: options in, our turn events out.
+
+Nothing else in claude-baton imports ``claude_agent_sdk``. This module builds the
+``ClaudeAgentOptions`` a turn needs (so a chat turn behaves like the terminal: the
+Claude Code system prompt, user/project/local settings, CLAUDE.md, MCP, skills),
+wraps one live ``ClaudeSDKClient`` as a ``ClaudeConnection``, and translates SDK
+messages into ``session_core.events`` with the pure function ``translate``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from claude_agent_sdk import (
+    AssistantMessage,
+    ClaudeAgentOptions,
+    ClaudeSDKClient,
+    PermissionResultAllow,
+    PermissionResultDeny,
+    ProcessError,
+    ResultError,
+    ResultMessage,
+    SettingSource,
+    StreamEvent,
+    SystemMessage,
+    TextBlock,
+    ToolPermissionContext,
+    ToolResultBlock,
+    ToolUseBlock,
+    UserMessage,
+)
+from claude_agent_sdk.types import SystemPromptPreset
+
+from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver
+from session_core.events import (
+    Outcome,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnEvent,
+    TurnFinished,
+    Usage,
+)
+
+log = structlog.get_logger(__name__)
+
+ENTRYPOINT = "claude-baton"
+"""``CLAUDE_CODE_ENTRYPOINT`` for every CLI we start: transcripts then carry it, the
+terminal's ``claude --resume`` picker lists our sessions (it hides ``sdk-*``), and the
+catalog can tell our own live processes from a terminal's."""
+
+SETTING_SOURCES: tuple[SettingSource, ...] = ("user", "project", "local")
+_SYSTEM_PROMPT: SystemPromptPreset = {"type": "preset", "preset": "claude_code"}
+_REASON_LIMIT = 300
+_INTERRUPTED_REASONS = frozenset({"aborted_streaming", "aborted_tools", "interrupted"})
+
+
+# options ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TurnOptions:
+    """What the runner decided for a connection, in our words (no SDK types)."""
+
+    cwd: str
+    env: Mapping[str, str]
+    resume: str | None = None
+    session_id: str | None = None
+    """Pin a brand-new session's id, so the runner knows it before the CLI starts."""
+    fork_session: bool = False
+    model: str | None = None
+    max_turns: int | None = None
+    max_budget_usd: float | None = None
+    with_approvals: bool = False
+
+
+def build_options(
+    turn: TurnOptions,
+    *,
+    can_use_tool: Any = None,
+    stderr: Any = None,
+) -> ClaudeAgentOptions:
+    """``ClaudeAgentOptions`` for one connection: partial messages on, our entrypoint."""
+    env = {**turn.env, "CLAUDE_CODE_ENTRYPOINT": ENTRYPOINT}
+    return ClaudeAgentOptions(
+        cwd=turn.cwd,
+        env=env,
+        resume=turn.resume,
+        session_id=turn.session_id,
+        fork_session=turn.fork_session,
+        model=turn.model,
+        max_turns=turn.max_turns,
+        max_budget_usd=turn.max_budget_usd,
+        include_partial_messages=True,
+        setting_sources=list(SETTING_SOURCES),
+        system_prompt=_SYSTEM_PROMPT,
+        can_use_tool=can_use_tool,
+        stderr=stderr,
+    )
+
+
+# translation -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TranslationState:
+    """What ``translate`` remembers between messages of one turn."""
+
+    session_id: str | None = None
+    interrupt_requested: bool = False
+    streamed: dict[str, dict[int, str]] = field(default_factory=dict)
+    """message id -> content block index -> text streamed as deltas."""
+    matched: dict[str, int] = field(default_factory=dict)
+    """message id -> how many streamed text blocks a full AssistantMessage covered."""
+    current_message_id: str | None = None
+    tool_names: dict[str, str] = field(default_factory=dict)
+    api_error: str | None = None
+    api_error_text: str | None = None
+    finished: TurnFinished | None = None
+
+
+def translate(message: object, state: TranslationState) -> list[TurnEvent]:
+    """Translate one SDK message into turn events; pure apart from ``state``.
+
+    Text is emitted once: as deltas while it streams, and from the complete
+    ``AssistantMessage`` only the part no delta carried (all of it when nothing
+    streamed). Subagent traffic (``parent_tool_use_id`` set) is not the answer and is
+    skipped.
+    """
+    if isinstance(message, SystemMessage):
+        if message.subtype == "init":
+            sid = message.data.get("session_id")
+            if isinstance(sid, str) and sid:
+                state.session_id = sid
+        return []
+    if isinstance(message, StreamEvent):
+        if message.parent_tool_use_id is not None:
+            return []
+        return _stream_event(message.event, state)
+    if isinstance(message, AssistantMessage):
+        if message.parent_tool_use_id is not None:
+            return []
+        return _assistant(message, state)
+    if isinstance(message, UserMessage):
+        if message.parent_tool_use_id is not None or isinstance(message.content, str):
+            return []
+        return [_tool_finished(b, state) for b in message.content if isinstance(b, ToolResultBlock)]
+    if isinstance(message, ResultMessage):
+        finished = _finished(message, state)
+        state.finished = finished
+        return [finished]
+    return []
+
+
+def _stream_event(event: dict[str, Any], state: TranslationState) -> list[TurnEvent]:
+    kind = event.get("type")
+    if kind == "message_start":
+        message = event.get("message")
+        mid = message.get("id") if isinstance(message, dict) else None
+        state.current_message_id = mid if isinstance(mid, str) else None
+        return []
+    mid = state.current_message_id
+    index = event.get("index")
+    if mid is None or not isinstance(index, int):
+        return []
+    if kind == "content_block_start":
+        block = event.get("content_block")
+        if isinstance(block, dict) and block.get("type") == "text":
+            state.streamed.setdefault(mid, {})[index] = ""
+        return []
+    if kind == "content_block_delta":
+        delta = event.get("delta")
+        if not isinstance(delta, dict) or delta.get("type") != "text_delta":
+            return []
+        text = delta.get("text")
+        if not isinstance(text, str) or not text:
+            return []
+        blocks = state.streamed.setdefault(mid, {})
+        blocks[index] = blocks.get(index, "") + text
+        return [TextDelta(text)]
+    return []
+
+
+def _assistant(message: AssistantMessage, state: TranslationState) -> list[TurnEvent]:
+    if message.error is not None:
+        # A synthetic message carrying an API failure: TurnFinished reports it.
+        state.api_error = message.error
+        state.api_error_text = "".join(
+            b.text for b in message.content if isinstance(b, TextBlock)
+        ).strip()
+        return []
+    events: list[TurnEvent] = []
+    mid = message.message_id
+    streamed = state.streamed.get(mid, {}) if mid else {}
+    order = sorted(streamed)
+    for block in message.content:
+        if isinstance(block, TextBlock):
+            already = ""
+            if mid is not None:
+                done = state.matched.get(mid, 0)
+                if done < len(order):
+                    already = streamed[order[done]]
+                    state.matched[mid] = done + 1
+            if block.text.startswith(already):
+                rest = block.text[len(already) :]
+                if rest:
+                    events.append(TextDelta(rest))
+        elif isinstance(block, ToolUseBlock):
+            state.tool_names[block.id] = block.name
+            events.append(
+                ToolStarted(tool_use_id=block.id, name=block.name, input=dict(block.input))
+            )
+    return events
+
+
+def _tool_finished(block: ToolResultBlock, state: TranslationState) -> ToolFinished:
+    return ToolFinished(
+        tool_use_id=block.tool_use_id,
+        name=state.tool_names.get(block.tool_use_id, ""),
+        is_error=bool(block.is_error),
+        output=_content_text(block.content),
+    )
+
+
+def _content_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [
+            str(item.get("text", ""))
+            for item in content
+            if isinstance(item, dict) and item.get("type") == "text"
+        ]
+        return "\n".join(parts)
+    return str(content)
+
+
+def outcome_of(result: ResultMessage, state: TranslationState) -> tuple[Outcome, str | None]:
+    """How the turn ended, and a short reason when it did not succeed."""
+    reason = result.terminal_reason
+    if result.subtype == "error_max_turns" or reason == "max_turns":
+        return "max_turns", _short(_result_reason(result) or "reached the maximum number of turns")
+    if result.subtype == "error_max_budget_usd":
+        return "budget_exceeded", _short(_result_reason(result) or "reached the budget")
+    if reason in _INTERRUPTED_REASONS or (state.interrupt_requested and result.is_error):
+        return "interrupted", None
+    if (
+        result.api_error_status is not None
+        or reason == "api_error"
+        or (result.is_error and state.api_error is not None)
+    ):
+        text = result.result or state.api_error_text or state.api_error or "API error"
+        return "api_error", _short(text)
+    if result.is_error:
+        return "error", _short(_result_reason(result) or result.subtype)
+    return "success", None
+
+
+def _result_reason(result: ResultMessage) -> str:
+    if result.errors:
+        return "; ".join(e for e in result.errors if e)
+    return result.result or ""
+
+
+def _finished(result: ResultMessage, state: TranslationState) -> TurnFinished:
+    outcome, error = outcome_of(result, state)
+    usage = result.usage or {}
+    return TurnFinished(
+        outcome=outcome,
+        session_id=result.session_id or state.session_id or "",
+        result_text=(result.result or "") if outcome == "success" else "",
+        cost_usd=float(result.total_cost_usd or 0.0),
+        usage=Usage(
+            input_tokens=_int(usage.get("input_tokens")),
+            output_tokens=_int(usage.get("output_tokens")),
+            cache_read_input_tokens=_int(usage.get("cache_read_input_tokens")),
+            cache_creation_input_tokens=_int(usage.get("cache_creation_input_tokens")),
+        ),
+        duration_ms=int(result.duration_ms or 0),
+        error=error,
+    )
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _short(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= _REASON_LIMIT else line[: _REASON_LIMIT - 1] + "…"
+
+
+# the live connection ---------------------------------------------------------------
+
+
+class DoorError(Exception):
+    """The CLI could not start, resume, or carry on; ``reason`` is one short line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def error_reason(exc: BaseException, stderr_tail: str = "") -> str:
+    """One short line saying why, from what the CLI reported."""
+    if isinstance(exc, ResultError):
+        text = "; ".join(exc.errors) or exc.result or str(exc)
+    elif isinstance(exc, ProcessError):
+        text = stderr_tail or (exc.stderr or "") or str(exc)
+    else:
+        text = str(exc) or type(exc).__name__
+    text = text.removeprefix("Claude Code returned an error result: ")
+    return _short(text.replace(" (exit code: 1)", ""))
+
+
+class ClaudeConnection:
+    """One live Claude CLI process holding one session, reused across turns.
+
+    ``approver`` is looked up on every tool question, so the runner can point a
+    shared connection at the chat whose turn is running.
+    """
+
+    def __init__(self, options: TurnOptions) -> None:
+        self.options = options
+        self.session_id: str | None = options.session_id or options.resume
+        self.cwd = options.cwd
+        self.model = options.model
+        self.approver: Approver | None = None
+        self.turns = 0
+        self.transcript_mark: tuple[int, int] | None = None
+        """(size, mtime_ns) of the transcript when our last turn ended."""
+        self._stderr: deque[str] = deque(maxlen=40)
+        can_use_tool = self._can_use_tool if options.with_approvals else None
+        self._client = ClaudeSDKClient(
+            build_options(options, can_use_tool=can_use_tool, stderr=self._stderr.append)
+        )
+        self._state: TranslationState | None = None
+
+    @property
+    def with_approvals(self) -> bool:
+        return self.options.with_approvals
+
+    def stderr_tail(self, lines: int = 5) -> str:
+        return "\n".join(list(self._stderr)[-lines:])
+
+    async def connect(self) -> None:
+        """Start the CLI (and, when resuming, load the session); DoorError if it fails."""
+        try:
+            await self._client.connect()
+        except Exception as exc:
+            raise DoorError(error_reason(exc, self.stderr_tail())) from exc
+
+    async def set_model(self, model: str | None) -> None:
+        try:
+            await self._client.set_model(model)
+        except Exception as exc:
+            raise DoorError(error_reason(exc, self.stderr_tail())) from exc
+        self.model = model
+
+    async def turn(self, prompt: str, state: TranslationState) -> AsyncIterator[list[TurnEvent]]:
+        """Send ``prompt`` and yield the events of each SDK message, up to TurnFinished.
+
+        Yields a (possibly empty) list per message so the caller can look at
+        ``state`` (e.g. the session id from ``init``) as soon as it changes.
+        """
+        self._state = state
+        self.turns += 1
+        try:
+            await self._client.query(prompt)
+            async for message in self._client.receive_response():
+                events = translate(message, state)
+                if state.session_id:
+                    self.session_id = state.session_id
+                yield events
+        except Exception as exc:
+            raise DoorError(error_reason(exc, self.stderr_tail())) from exc
+        finally:
+            self._state = None
+        if state.finished is None:
+            raise DoorError(self.stderr_tail(1) or "the Claude CLI stopped without a result")
+
+    async def interrupt(self) -> None:
+        """Ask the CLI to stop the running turn; it still ends with a result."""
+        if self._state is not None:
+            self._state.interrupt_requested = True
+        try:
+            await self._client.interrupt()
+        except Exception as exc:
+            raise DoorError(error_reason(exc, self.stderr_tail())) from exc
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._client.disconnect()
+
+    async def _can_use_tool(
+        self, tool_name: str, tool_input: dict[str, Any], context: ToolPermissionContext
+    ) -> PermissionResultAllow | PermissionResultDeny:
+        approver = self.approver
+        if approver is None:
+            return PermissionResultDeny(message="No one is there to approve this tool call.")
+        request = ApprovalRequest(
+            session_id=self.session_id or "",
+            tool_name=tool_name,
+            tool_input=dict(tool_input),
+            tool_use_id=context.tool_use_id,
+            reason=context.decision_reason,
+            title=context.title,
+            description=context.description,
+        )
+        try:
+            decision = await approver(request)
+        except Exception as exc:
+            log.warning("approver_failed", tool=tool_name, error=str(exc))
+            decision = ApprovalDecision.denied(f"Approval failed: {exc}")
+        if decision.allow:
+            updated = dict(decision.updated_input) if decision.updated_input is not None else None
+            return PermissionResultAllow(updated_input=updated)
+        return PermissionResultDeny(message=decision.message, interrupt=decision.interrupt)
