@@ -170,7 +170,7 @@ SCENARIOS: list[Scenario] = [
 
 
 async def record_all(out_dir: Path = FIXTURES) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, FakeAnthropic(slow_delay_s=0.2) as fake:
         for name, prompt, kwargs, prepare in SCENARIOS:
             fake.clear_script()
