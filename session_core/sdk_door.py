@@ -9,6 +9,7 @@ messages into ``session_core.events`` with the pure function ``translate``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
@@ -342,6 +343,7 @@ class ClaudeConnection:
             build_options(options, can_use_tool=can_use_tool, stderr=self._stderr.append)
         )
         self._state: TranslationState | None = None
+        self._stop_requested = False
 
     @property
     def with_approvals(self) -> bool:
@@ -374,6 +376,9 @@ class ClaudeConnection:
         self.turns += 1
         try:
             await self._client.query(prompt)
+            if self._stop_requested:  # interrupt() came before the prompt was out
+                state.interrupt_requested = True
+                await self._client.interrupt()
             async for message in self._client.receive_response():
                 events = translate(message, state)
                 if state.session_id:
@@ -383,17 +388,35 @@ class ClaudeConnection:
             raise DoorError(error_reason(exc, self.stderr_tail())) from exc
         finally:
             self._state = None
+            self._stop_requested = False
         if state.finished is None:
             raise DoorError(self.stderr_tail(1) or "the Claude CLI stopped without a result")
 
     async def interrupt(self) -> None:
-        """Ask the CLI to stop the running turn; it still ends with a result."""
-        if self._state is not None:
-            self._state.interrupt_requested = True
+        """Ask the CLI to stop the current (or imminent) turn; it still ends with a result."""
+        self._stop_requested = True
+        if self._state is None:
+            return
+        self._state.interrupt_requested = True
         try:
             await self._client.interrupt()
         except Exception as exc:
             raise DoorError(error_reason(exc, self.stderr_tail())) from exc
+
+    async def settle(self, timeout_s: float) -> bool:
+        """Stop a turn nobody reads any more and consume it up to its result.
+
+        True when the CLI is idle again and the connection can serve the next turn.
+        """
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._client.interrupt()
+                async for message in self._client.receive_response():
+                    del message
+            return True
+        except Exception as exc:
+            log.info("connection_not_settled", error=str(exc) or type(exc).__name__)
+            return False
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
