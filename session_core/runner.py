@@ -21,7 +21,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +32,7 @@ import structlog
 from session_core.approvals import Approver
 from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.client_pool import ClientPool
-from session_core.events import ResumeFailure, TurnEvent, TurnFinished, TurnStarted
+from session_core.events import Outcome, ResumeFailure, TurnEvent, TurnFinished, TurnStarted
 from session_core.history import append_history_entry
 from session_core.sdk_door import (
     ClaudeConnection,
@@ -108,6 +108,7 @@ class TurnRunner:
         )
         self._running: dict[str, ClaudeConnection] = {}
         self._catalog_lock = threading.Lock()
+        self._dispatch = asyncio.Lock()
         self._closed = False
 
     # what adapters ask ---------------------------------------------------------------
@@ -184,7 +185,7 @@ class TurnRunner:
         approver: Approver | None = None,
         model: str | None = None,
         fork: bool = False,
-    ) -> AsyncIterator[TurnEvent]:
+    ) -> AsyncGenerator[TurnEvent, None]:
         """Run one turn; TurnStarted first, TurnFinished last, nothing raised.
 
         ``fork`` resumes the session's history into a new session id. Close the
@@ -197,13 +198,16 @@ class TurnRunner:
             yield TurnStarted(session_id=sid, working_directory=where, resumed=False)
             yield TurnFinished(outcome="error", session_id=sid, error="the runner is closed")
             return
-        target = await asyncio.to_thread(
-            self._resolve_target, working_directory, session_id, force_new
-        )
-        workdir = target.workdir
+        async with self._dispatch:
+            # Turns take their place in a session's line in the order they were asked.
+            target = await asyncio.to_thread(
+                self._resolve_target, working_directory, session_id, force_new
+            )
+            fresh = target.session_id is None or fork
+            lock_id = str(uuid.uuid4()) if fresh else str(target.session_id)
+            ticket = self._locks.take_ticket(lock_id)
         use_approver = approver or self._approver
         turn_model = model or self._model
-        lock_id = target.session_id if target.session_id and not fork else str(uuid.uuid4())
         log.info(
             "turn_requested",
             user_id=user_id,
@@ -212,15 +216,15 @@ class TurnRunner:
             force_new=force_new,
             fork=fork,
             prompt_chars=len(prompt),
-            queued=self._locks.busy(lock_id),
+            queued=not ticket.holding,
         )
         async with AsyncExitStack() as stack:
-            await stack.enter_async_context(self._locks.hold(lock_id))
+            stack.callback(ticket.release)
+            await ticket.wait()
             try:
                 opened = await self._open(
                     target,
-                    workdir,
-                    new_id=None if target.session_id and not fork else lock_id,
+                    new_id=lock_id if fresh else None,
                     fork=fork,
                     model=turn_model,
                     with_approvals=use_approver is not None,
@@ -233,7 +237,9 @@ class TurnRunner:
                     resumed=False,
                     resume_failure=failed.failure,
                 )
-                outcome = "resume_failed" if failed.failure and not self._fallback else "error"
+                outcome: Outcome = (
+                    "resume_failed" if failed.failure and not self._fallback else "error"
+                )
                 yield TurnFinished(
                     outcome=outcome,
                     session_id=failed.session_id,
@@ -241,8 +247,10 @@ class TurnRunner:
                     resume_failure=failed.failure,
                 )
                 return
-            if opened.session_id != lock_id:
-                await stack.enter_async_context(self._locks.hold(opened.session_id))
+            if opened.session_id != lock_id:  # the fresh fallback of a failed resume
+                fallback = self._locks.take_ticket(opened.session_id)
+                stack.callback(fallback.release)
+                await fallback.wait()
             async with aclosing(
                 self._drive(opened, prompt, user_id, use_approver, turn_model)
             ) as events:
@@ -307,7 +315,6 @@ class TurnRunner:
     async def _open(
         self,
         target: _Target,
-        workdir: str,
         *,
         new_id: str | None,
         fork: bool,
@@ -330,6 +337,9 @@ class TurnRunner:
             )
             try:
                 connection = await self._connect(options)
+                connection.cost_baseline = await asyncio.to_thread(
+                    self._session_cost, target.session_id
+                )
                 return _Opened(connection, new_id or target.session_id, target.cwd, True, None)
             except DoorError as exc:
                 failure = ResumeFailure(session_id=target.session_id, reason=exc.reason)
@@ -338,13 +348,13 @@ class TurnRunner:
                     raise _OpenFailed(target.session_id, target.cwd, exc.reason, failure) from exc
         fresh_id = new_id or str(uuid.uuid4())
         options = self._options(
-            workdir, session_id=fresh_id, model=model, with_approvals=with_approvals
+            target.workdir, session_id=fresh_id, model=model, with_approvals=with_approvals
         )
         try:
             connection = await self._connect(options)
         except DoorError as exc:
-            raise _OpenFailed(fresh_id, workdir, exc.reason, failure) from exc
-        return _Opened(connection, fresh_id, workdir, False, failure)
+            raise _OpenFailed(fresh_id, target.workdir, exc.reason, failure) from exc
+        return _Opened(connection, fresh_id, target.workdir, False, failure)
 
     def _options(
         self,
@@ -397,6 +407,10 @@ class TurnRunner:
         await self._pool.discard(connection)
         return None
 
+    def _session_cost(self, session_id: str) -> float:
+        path = find_transcript(self._home, session_id)
+        return last_cost_total(path) if path is not None else 0.0
+
     def _transcript_mark(self, session_id: str, cwd: str) -> tuple[int, int] | None:
         path = find_transcript(self._home, session_id, hint_directory=cwd)
         if path is None:
@@ -414,7 +428,7 @@ class TurnRunner:
         user_id: str | int,
         approver: Approver | None,
         model: str | None,
-    ) -> AsyncIterator[TurnEvent]:
+    ) -> AsyncGenerator[TurnEvent, None]:
         connection, sid = opened.connection, opened.session_id
         connection.approver = approver
         self._running[sid] = connection
@@ -447,7 +461,11 @@ class TurnRunner:
                         await self._record_prompt(prompt, opened.cwd, state.session_id)
                     for event in events:
                         if isinstance(event, TurnFinished):
-                            finished = replace(event, resume_failure=opened.failure)
+                            finished = replace(
+                                event,
+                                cost_usd=_turn_cost(connection, event.cost_usd),
+                                resume_failure=opened.failure,
+                            )
                         else:
                             yield event
         except DoorError as exc:
@@ -505,6 +523,35 @@ class TurnRunner:
             project=os.path.realpath(project),
             session_id=session_id,
         )
+
+
+def _turn_cost(connection: ClaudeConnection, session_total: float) -> float:
+    """This turn's cost: the CLI reports the session's running total (restored on resume)."""
+    cost = max(0.0, session_total - connection.cost_baseline)
+    connection.cost_baseline = max(connection.cost_baseline, session_total)
+    return cost
+
+
+def last_cost_total(path: Path, tail_bytes: int = 256 << 10) -> float:
+    """The session's running cost from the transcript's last ``cost-state`` line (0 if none)."""
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - tail_bytes))
+            lines = fh.read().splitlines()
+    except OSError:
+        return 0.0
+    for raw in reversed(lines):
+        if b'"cost-state"' not in raw:
+            continue
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        total = entry.get("totalCostUSD") if isinstance(entry, dict) else None
+        if isinstance(total, int | float):
+            return float(total)
+    return 0.0
 
 
 def _is_dir(path: str | None) -> bool:

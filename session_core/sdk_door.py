@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -337,6 +337,8 @@ class ClaudeConnection:
         self.turns = 0
         self.transcript_mark: tuple[int, int] | None = None
         """(size, mtime_ns) of the transcript when our last turn ended."""
+        self.cost_baseline = 0.0
+        """The session's running cost before this turn (the CLI reports a running total)."""
         self._stderr: deque[str] = deque(maxlen=40)
         can_use_tool = self._can_use_tool if options.with_approvals else None
         self._client = ClaudeSDKClient(
@@ -366,7 +368,9 @@ class ClaudeConnection:
             raise DoorError(error_reason(exc, self.stderr_tail())) from exc
         self.model = model
 
-    async def turn(self, prompt: str, state: TranslationState) -> AsyncIterator[list[TurnEvent]]:
+    async def turn(
+        self, prompt: str, state: TranslationState
+    ) -> AsyncGenerator[list[TurnEvent], None]:
         """Send ``prompt`` and yield the events of each SDK message, up to TurnFinished.
 
         Yields a (possibly empty) list per message so the caller can look at

@@ -1,57 +1,95 @@
 """One turn at a time per session, first come first served, across every door.
 
 A Claude session is one conversation: two prompts sent to it at once would fork its
-transcript. So each session id gets a FIFO lock; turns on different sessions run in
-parallel. Adapters ask ``busy``/``waiting`` to acknowledge a queued message.
+transcript. So each session id has a line of tickets; turns on different sessions run
+in parallel. Taking a ticket is synchronous, so a caller can fix its place in line
+before it awaits anything (the runner does, while still holding its dispatch order).
+Adapters ask ``busy``/``waiting`` to acknowledge a queued message.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 
-@dataclass(slots=True)
-class _Slot:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0  # holders + waiters; the slot is dropped at zero
+class Ticket:
+    """A place in one session's line. ``wait`` until it is your turn, then ``release``."""
+
+    __slots__ = ("_future", "_locks", "session_id")
+
+    def __init__(self, locks: SessionLocks, session_id: str) -> None:
+        self._locks = locks
+        self.session_id = session_id
+        self._future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    @property
+    def holding(self) -> bool:
+        return self._future.done() and not self._future.cancelled()
+
+    async def wait(self) -> None:
+        """Until every ticket ahead has been released; cancelling leaves the line."""
+        try:
+            await asyncio.shield(self._future)
+        except asyncio.CancelledError:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """Leave the line (done, or given up); the next ticket gets its turn. Idempotent."""
+        self._locks._leave(self)
+
+    def _grant(self) -> None:
+        if not self._future.done():
+            self._future.set_result(None)
 
 
 class SessionLocks:
-    """FIFO locks keyed by session id, created on demand and dropped when unused."""
+    """FIFO lines keyed by session id, created on demand and dropped when empty."""
 
     def __init__(self) -> None:
-        self._slots: dict[str, _Slot] = {}
+        self._lines: dict[str, deque[Ticket]] = {}
 
     def busy(self, session_id: str) -> bool:
         """A turn is running on this session now."""
-        slot = self._slots.get(session_id)
-        return slot is not None and slot.lock.locked()
+        line = self._lines.get(session_id)
+        return line is not None and bool(line) and line[0].holding
 
     def waiting(self, session_id: str) -> int:
         """How many turns wait behind the running one."""
-        slot = self._slots.get(session_id)
-        if slot is None:
+        line = self._lines.get(session_id)
+        if not line:
             return 0
-        return max(0, slot.users - (1 if slot.lock.locked() else 0))
+        return len(line) - (1 if line[0].holding else 0)
+
+    def take_ticket(self, session_id: str) -> Ticket:
+        """Join the end of the session's line now (no await, so the order is the call order)."""
+        ticket = Ticket(self, session_id)
+        line = self._lines.setdefault(session_id, deque())
+        line.append(ticket)
+        if len(line) == 1:
+            ticket._grant()
+        return ticket
 
     @asynccontextmanager
     async def hold(self, session_id: str) -> AsyncIterator[None]:
-        """Wait in line for the session, then hold it for the body.
-
-        asyncio.Lock wakes waiters in arrival order and a cancelled waiter leaves the
-        line without taking a turn, so cancellation never wedges a session.
-        """
-        slot = self._slots.get(session_id)
-        if slot is None:
-            slot = self._slots[session_id] = _Slot()
-        slot.users += 1
+        """Wait in line for the session, then hold it for the body."""
+        ticket = self.take_ticket(session_id)
+        await ticket.wait()
         try:
-            async with slot.lock:
-                yield
+            yield
         finally:
-            slot.users -= 1
-            if slot.users == 0 and self._slots.get(session_id) is slot:
-                del self._slots[session_id]
+            ticket.release()
+
+    def _leave(self, ticket: Ticket) -> None:
+        line = self._lines.get(ticket.session_id)
+        if line is None or ticket not in line:
+            return
+        was_head = line[0] is ticket
+        line.remove(ticket)
+        if not line:
+            del self._lines[ticket.session_id]
+        elif was_head:
+            line[0]._grant()
