@@ -42,6 +42,9 @@ class ClaudeEnv:
 
 
 def isolated_claude_env(root: Path, base_url: str) -> ClaudeEnv:
+    """Directories under ``root`` (resolved, as the CLI sees them) and the CLI's env."""
+    root.mkdir(parents=True, exist_ok=True)
+    root = root.resolve()
     config_dir, home, project, tmp = (root / n for n in ("cfg", "home", "proj", "tmp"))
     for d in (config_dir, home, project, tmp):
         d.mkdir(parents=True, exist_ok=True)

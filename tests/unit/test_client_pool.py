@@ -1,0 +1,121 @@
+"""ClientPool: idle timeout, a cap with least-recently-used eviction, clean close."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from session_core.client_pool import ClientPool
+
+
+class Client:
+    """Stands in for a live CLI connection: all the pool needs is ``close``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.closed = False
+        self.closing = asyncio.Event()
+
+    async def close(self) -> None:
+        self.closed = True
+        self.closing.set()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_client_given_back_is_taken_again_once() -> None:
+    pool: ClientPool[Client] = ClientPool(idle_timeout_s=60, max_live=2)
+    client = Client("a")
+    pool.mark_busy(client)
+    await pool.give_back("a", client)
+    assert pool.take("a") is client
+    assert pool.take("a") is None, "out with one turn at a time"
+    assert pool.live == 1
+    await pool.aclose()
+
+
+async def test_over_the_cap_the_least_recently_used_idle_client_goes() -> None:
+    clock = Clock()
+    pool: ClientPool[Client] = ClientPool(idle_timeout_s=600, max_live=2, clock=clock)
+    a, b, c = Client("a"), Client("b"), Client("c")
+    for name, client in (("a", a), ("b", b)):
+        pool.mark_busy(client)
+        clock.now += 1
+        await pool.give_back(name, client)
+    taken = pool.take("a")  # a is used again, so b is now the least recent
+    assert taken is a
+    clock.now += 1
+    await pool.give_back("a", a)
+    await pool.make_room()
+    assert b.closed and not a.closed
+    pool.mark_busy(c)
+    await pool.give_back("c", c)
+    assert pool.idle_keys() == ["a", "c"]
+    assert pool.live == 2
+    await pool.aclose()
+    assert a.closed and c.closed
+
+
+async def test_busy_clients_are_never_evicted() -> None:
+    pool: ClientPool[Client] = ClientPool(idle_timeout_s=600, max_live=1)
+    busy, other = Client("busy"), Client("other")
+    pool.mark_busy(busy)
+    pool.mark_busy(other)
+    await pool.make_room()
+    await pool.give_back("other", other)
+    assert not busy.closed
+    assert pool.live == 2, "over the cap while both turns run; the idle one stays until needed"
+    await pool.make_room()
+    assert other.closed and not busy.closed
+    await pool.discard(busy)
+    assert busy.closed and pool.live == 0
+
+
+async def test_idle_clients_are_closed_after_the_timeout() -> None:
+    clock = Clock()
+    pool: ClientPool[Client] = ClientPool(idle_timeout_s=10, max_live=4, clock=clock)
+    old, fresh = Client("old"), Client("fresh")
+    pool.mark_busy(old)
+    await pool.give_back("old", old)
+    clock.now = 8
+    pool.mark_busy(fresh)
+    await pool.give_back("fresh", fresh)
+    clock.now = 10
+    assert await pool.reap() == 1
+    assert old.closed and not fresh.closed
+    assert pool.idle_keys() == ["fresh"]
+    await pool.aclose()
+
+
+async def test_the_reaper_runs_on_its_own() -> None:
+    pool: ClientPool[Client] = ClientPool(idle_timeout_s=0.05, max_live=4)
+    client = Client("a")
+    pool.mark_busy(client)
+    await pool.give_back("a", client)
+    async with asyncio.timeout(5):
+        await client.closing.wait()
+    assert pool.live == 0
+    await pool.aclose()
+
+
+async def test_after_close_a_returned_client_is_closed_not_kept() -> None:
+    pool: ClientPool[Client] = ClientPool(idle_timeout_s=60, max_live=2)
+    client = Client("a")
+    pool.mark_busy(client)
+    await pool.aclose()
+    await pool.give_back("a", client)
+    assert client.closed and pool.live == 0
+
+
+def test_bad_limits_are_refused() -> None:
+    with pytest.raises(ValueError, match="max_live"):
+        ClientPool[Client](idle_timeout_s=1, max_live=0)
+    with pytest.raises(ValueError, match="idle_timeout_s"):
+        ClientPool[Client](idle_timeout_s=0, max_live=1)
