@@ -8,8 +8,10 @@ passed in; storage never reads the environment.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import Generator
 from pathlib import Path
 from types import TracebackType
@@ -154,9 +156,26 @@ def _prepare_file(path: Path) -> None:
 
 async def _configure(conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:
     await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
-        row = await cursor.fetchone()
-    if row is None or str(row[0]).lower() != "wal":
-        log.warning("storage.no_wal", journal_mode=None if row is None else row[0])
+    mode = await _enable_wal(conn, busy_timeout_ms)
+    if mode != "wal":
+        log.warning("storage.no_wal", journal_mode=mode)
     await conn.execute("PRAGMA synchronous = NORMAL")
     await conn.execute("PRAGMA foreign_keys = ON")
+
+
+async def _enable_wal(conn: aiosqlite.Connection, busy_timeout_ms: int) -> str:
+    """Switch to WAL, retrying while another process does the same.
+
+    Changing the journal mode can fail with "database is locked" at once, without the
+    busy handler waiting, when two processes open a new file at the same moment.
+    """
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
+                row = await cursor.fetchone()
+            return "" if row is None else str(row[0]).lower()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.02)
