@@ -25,12 +25,13 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import structlog
 
 from session_core.approvals import Approver
-from session_core.claude_home import ClaudeHome, find_transcript
+from session_core.catalog import SessionCatalog
+from session_core.claude_home import ClaudeHome, find_transcript, is_safe_session_id
 from session_core.client_pool import ClientPool
 from session_core.events import Outcome, ResumeFailure, TurnEvent, TurnFinished, TurnStarted
 from session_core.history import append_history_entry
@@ -41,9 +42,6 @@ from session_core.sdk_door import (
     TurnOptions,
 )
 from session_core.turn_locks import SessionLocks
-
-if TYPE_CHECKING:
-    from session_core.catalog import SessionCatalog
 
 log = structlog.get_logger(__name__)
 
@@ -287,10 +285,9 @@ class TurnRunner:
         if force_new:
             return _Target(None, workdir, workdir)
         if session_id:
+            # The catalog knows the project from history.jsonl, or else from the transcript.
             summary = self._catalog_read(lambda: self._catalog.get(session_id))
             project = summary.project if summary is not None else None
-            if not _is_dir(project):
-                project = self._transcript_cwd(session_id)
             cwd = project if project and _is_dir(project) else workdir
             return _Target(session_id, cwd, workdir)
         newest = self._catalog_read(lambda: self._catalog.newest_resumable(workdir))
@@ -308,10 +305,6 @@ class TurnRunner:
                 log.warning("catalog_read_failed", error=str(exc))
                 return None
 
-    def _transcript_cwd(self, session_id: str) -> str | None:
-        path = find_transcript(self._home, session_id)
-        return transcript_cwd(path) if path is not None else None
-
     async def _open(
         self,
         target: _Target,
@@ -322,30 +315,31 @@ class TurnRunner:
         with_approvals: bool,
     ) -> _Opened:
         failure: ResumeFailure | None = None
-        if target.session_id is not None:
+        sid = target.session_id
+        if sid is not None:
             if not fork:
-                reused = await self._reuse(target.session_id, with_approvals)
+                reused = await self._reuse(sid, with_approvals)
                 if reused is not None:
-                    return _Opened(reused, target.session_id, reused.cwd, True, None)
-            options = self._options(
-                target.cwd,
-                resume=target.session_id,
-                session_id=new_id if fork else None,
-                fork=fork,
-                model=model,
-                with_approvals=with_approvals,
-            )
+                    return _Opened(reused, sid, reused.cwd, True, None)
             try:
-                connection = await self._connect(options)
-                connection.cost_baseline = await asyncio.to_thread(
-                    self._session_cost, target.session_id
+                if not is_safe_session_id(sid):  # never hand odd text to the CLI's argv
+                    raise DoorError("not a valid session id")
+                options = self._options(
+                    target.cwd,
+                    resume=sid,
+                    session_id=new_id if fork else None,
+                    fork=fork,
+                    model=model,
+                    with_approvals=with_approvals,
                 )
-                return _Opened(connection, new_id or target.session_id, target.cwd, True, None)
+                connection = await self._connect(options)
+                connection.cost_baseline = await asyncio.to_thread(self._session_cost, sid)
+                return _Opened(connection, new_id or sid, target.cwd, True, None)
             except DoorError as exc:
-                failure = ResumeFailure(session_id=target.session_id, reason=exc.reason)
-                log.warning("resume_failed", session_id=target.session_id, reason=exc.reason)
+                failure = ResumeFailure(session_id=sid, reason=exc.reason)
+                log.warning("resume_failed", session_id=sid, reason=exc.reason)
                 if not self._fallback:
-                    raise _OpenFailed(target.session_id, target.cwd, exc.reason, failure) from exc
+                    raise _OpenFailed(sid, target.cwd, exc.reason, failure) from exc
         fresh_id = new_id or str(uuid.uuid4())
         options = self._options(
             target.workdir, session_id=fresh_id, model=model, with_approvals=with_approvals
@@ -556,20 +550,3 @@ def last_cost_total(path: Path, tail_bytes: int = 256 << 10) -> float:
 
 def _is_dir(path: str | None) -> bool:
     return bool(path) and os.path.isdir(path or "")
-
-
-def transcript_cwd(path: Path, max_lines: int = 200) -> str | None:
-    """The ``cwd`` a transcript's first entries were written in (its project directory)."""
-    try:
-        with path.open("rb") as fh:
-            for _, raw in zip(range(max_lines), fh, strict=False):
-                try:
-                    entry = json.loads(raw)
-                except ValueError:
-                    continue
-                cwd = entry.get("cwd") if isinstance(entry, dict) else None
-                if isinstance(cwd, str) and cwd:
-                    return cwd
-    except OSError:
-        return None
-    return None

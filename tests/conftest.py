@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.claude_cli import ClaudeEnv, isolated_claude_env
+
+if TYPE_CHECKING:
+    from session_core.claude_home import ClaudeHome
+    from session_core.runner import TurnRunner
 
 
 @pytest.fixture
@@ -29,3 +34,25 @@ def claude_env(
     world = isolated_claude_env(tmp_path / "claude", fake_api.url)
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(world.config_dir))
     return world
+
+
+@pytest.fixture
+def claude_home(claude_env: ClaudeEnv) -> ClaudeHome:
+    from session_core.claude_home import ClaudeHome
+
+    return ClaudeHome.resolve(str(claude_env.config_dir), claude_env.home)
+
+
+@pytest.fixture
+async def turn_runner(claude_env: ClaudeEnv, claude_home: ClaudeHome) -> AsyncIterator[TurnRunner]:
+    """A TurnRunner over the isolated world, closed (CLIs stopped) after the test."""
+    from session_core.catalog import SessionCatalog
+    from session_core.runner import TurnRunner
+
+    runner = TurnRunner(
+        claude_home, SessionCatalog(claude_home), base_env=claude_env.env, idle_timeout_s=60
+    )
+    try:
+        yield runner
+    finally:
+        await runner.aclose()
