@@ -146,12 +146,14 @@ class Interactions:
         return [r.public for r in self._records.values()]
 
     def unanswered(self) -> list[DispatchedInteraction]:
-        """Interactions past their deadline that were never acknowledged."""
+        """Interactions past their deadline without any callback attempt (a refused late
+        one is already a ``late_ack`` violation)."""
         now = time.monotonic()
+        attempted = {c.interaction_id for c in self.callbacks}
         return [
             r.public
             for r in self._records.values()
-            if not r.acknowledged and now - r.public.dispatched_at > self.deadline_s
+            if r.public.id not in attempted and now - r.public.dispatched_at > self.deadline_s
         ]
 
     def original_message_id(self, interaction_id: int) -> int | None:

@@ -9,6 +9,7 @@ fields discord.py 2.7 reads, so the real library parses them without complaint.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import re
 import time
@@ -283,9 +284,15 @@ class DiscordWorld:
         self._changed = asyncio.Event()
 
     async def wait_until(self, predicate: Callable[[], bool]) -> None:
-        """Return once ``predicate()`` holds; callers bound this with ``asyncio.timeout``."""
+        """Return once ``predicate()`` holds; callers bound this with ``asyncio.timeout``.
+
+        Re-checked on every change, and every 50 ms for predicates about time passing
+        (an interaction going unanswered).
+        """
         while not predicate():
-            await self._changed.wait()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.05):
+                    await self._changed.wait()
 
     def record_violation(self, kind: str, route: str, detail: str) -> None:
         self.violations.append(Violation(kind, route, detail, time.monotonic()))
