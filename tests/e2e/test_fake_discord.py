@@ -120,6 +120,10 @@ class FakeBot(discord.Client):
     async def setup_hook(self) -> None:
         await self.tree.sync(guild=discord.Object(self.guild_id))
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py sleeps 5 s before every re-IDENTIFY (Discord's identify rate limit);
+        the fake has no such limit, so the tests skip the wait."""
+
     async def on_ready(self) -> None:
         self.ready.set()
         self.changes.bump()
@@ -192,6 +196,17 @@ def _register_commands(bot: FakeBot) -> None:
         opened = await channel.create_thread(name=name, type=discord.ChannelType.public_thread)
         await opened.send("hello thread")
         await interaction.followup.send(f"opened {opened.mention}")
+
+    @tree.command(name="whisper", description="An ephemeral answer", guild=guild)
+    async def whisper(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("only you can see this", ephemeral=True)
+
+    @tree.command(name="report", description="Files in a response and a follow-up", guild=guild)
+    async def report(interaction: discord.Interaction) -> None:
+        data = discord.File(io.BytesIO(b"# report"), "report.md")
+        await interaction.response.send_message("report attached", file=data)
+        log = discord.File(io.BytesIO(b"x" * 5000), "tool-output.txt")
+        await interaction.followup.send("full tool output", file=log)
 
     @tree.command(name="mute", description="Never answers (a bug)", guild=guild)
     async def mute(interaction: discord.Interaction) -> None:
@@ -286,14 +301,17 @@ async def test_ready_sees_guild_channels_and_synced_commands(dc: FakeDiscord, bo
         "late",
         "mute",
         "pick",
+        "report",
         "slow",
         "thread",
+        "whisper",
     ]
     assert dc.registered_commands() == []
     assert dc.identify_count == 1 and dc.resume_count == 0
     first = dc.gateway_connections[0]
     assert (first.path, first.version, first.encoding) == ("/gateway", "10", "json")
-    assert first.compress == "zlib-stream"  # and the fake really deflates (else no READY)
+    assert first.compress == "zlib-stream"
+    assert dc.gateway_frames_sent["zlib-stream"] >= 3 and dc.gateway_frames_sent["text"] == 0
     assert dc.route_counts["GET /users/@me"] == 1
     assert dc.route_counts["GET /oauth2/applications/@me"] == 1
     assert dc.heartbeat_count >= 1
@@ -335,6 +353,16 @@ async def test_slash_command_gets_a_response_message(dc: FakeDiscord, bot: Runni
     # Discord echoes the bot's own messages over the gateway, too.
     await bot.client.changes.until(lambda: any(m.id == reply.id for m in bot.client.received))
     assert dc.violations == []
+
+
+async def test_ephemeral_answer_stays_out_of_history(dc: FakeDiscord, bot: Running) -> None:
+    channel = _text_channel(bot, dc.channel_id())
+    interaction = await dc.dispatch_slash_command("whisper")
+    await dc.wait_for_callback(interaction)
+    reply = await dc.wait_for_message(channel.id, "only you can see this")
+    assert reply.ephemeral
+    assert [m async for m in channel.history(limit=10)] == []
+    assert all(m.id != reply.id for m in bot.client.received)
 
 
 async def test_user_option_is_resolved_to_a_member(dc: FakeDiscord, bot: Running) -> None:
@@ -472,6 +500,11 @@ async def test_thread_created_and_used(dc: FakeDiscord, bot: Running) -> None:
     message = next(m for m in bot.client.received if m.content == "continue please")
     assert isinstance(message.channel, discord.Thread) and message.channel.id == thread.id
     assert message.channel.parent_id == parent
+
+    await message.channel.edit(archived=True)
+    assert dc.threads(parent)[0].archived
+    await message.channel.send("a reply unarchives it")
+    assert not dc.threads(parent)[0].archived
     assert dc.violations == []
 
 
@@ -526,6 +559,13 @@ async def test_attachment_reaction_typing(dc: FakeDiscord, bot: Running) -> None
     assert dc.message(sent.id).content == "log attached (edited)"
     assert [a.filename for a in edited.attachments] == ["out.txt"]
 
+    await dc.dispatch_slash_command("report")
+    followup = await dc.wait_for_message(channel.id, "full tool output")
+    response = await dc.wait_for_message(channel.id, "report attached")
+    assert [(a.filename, a.data) for a in response.attachments] == [("report.md", b"# report")]
+    assert [len(a.data) for a in followup.attachments] == [5000]
+    assert dc.violations == []
+
 
 # -- limits on answering ---------------------------------------------------------------
 
@@ -573,6 +613,24 @@ async def test_fast_edits_meet_429_and_discord_py_retries(monkeypatch: pytest.Mo
         assert dc.violations == []
 
 
+async def test_advertised_limits_let_discord_py_pace_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fast = RateLimit(limit=2, per_s=0.3, scope="message")
+    async with (
+        FakeDiscord(edit_rate_limit=fast, advertise_rate_limits=True) as dc,
+        running_bot(dc, monkeypatch) as bot,
+    ):
+        channel = _text_channel(bot, dc.channel_id())
+        message = await channel.send("v0")
+        started = time.monotonic()
+        for n in range(1, 6):
+            message = await message.edit(content=f"v{n}")
+        assert time.monotonic() - started >= 0.5  # two windows waited out, client-side
+        assert dc.message(message.id).content == "v5"
+        assert dc.rate_limited_total == 0
+
+
 # -- gateway resilience --------------------------------------------------------------
 
 
@@ -586,6 +644,13 @@ async def test_disconnect_then_resume_replays_missed_events(dc: FakeDiscord, bot
     assert dc.gateway_connections[-1].path == "/resume"  # READY's resume_gateway_url
     interaction = await dc.dispatch_slash_command("echo", {"text": "still here"})
     assert (await dc.wait_for_callback(interaction)).ok
+
+
+async def test_reconnect_opcode_leads_to_resume(dc: FakeDiscord, bot: Running) -> None:
+    dc.request_reconnect()
+    await dc.wait_until(lambda: dc.resumed_count == 1, what="RESUME after op 7")
+    assert dc.identify_count == 1
+    await bot.client.changes.until(lambda: bot.client.resumed == 1)
 
 
 async def test_invalidated_session_identifies_again(dc: FakeDiscord, bot: Running) -> None:

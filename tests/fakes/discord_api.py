@@ -253,6 +253,16 @@ class FakeDiscord:
         return list(self.gateway.connections)
 
     @property
+    def gateway_frames_sent(self) -> Counter[str]:
+        """Frames sent per encoding: ``"zlib-stream"`` (binary, deflated) or ``"text"``."""
+        return Counter(self.gateway.frames_sent)
+
+    @property
+    def gateway_close_codes(self) -> list[int | None]:
+        """The close code of every gateway socket that ended, in order."""
+        return list(self.gateway.close_codes)
+
+    @property
     def gateway_connected(self) -> bool:
         """True while an identified (or resumed) socket is attached to a session."""
         return self.gateway.connected

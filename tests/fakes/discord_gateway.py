@@ -16,6 +16,7 @@ import json
 import secrets
 import time
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,8 +82,11 @@ class _Close:
 class _Connection:
     """Outbound side of one socket: a queue drained by one writer, so frames keep order."""
 
-    def __init__(self, ws: web.WebSocketResponse, compress: str | None) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, compress: str | None, frames: Counter[str]
+    ) -> None:
         self.ws = ws
+        self._frames = frames
         self.queue: asyncio.Queue[Json | _Close] = asyncio.Queue()
         self._deflate = zlib.compressobj() if compress == "zlib-stream" else None
         self.session: _Session | None = None
@@ -110,8 +114,10 @@ class _Connection:
                         zlib.Z_SYNC_FLUSH
                     )
                     await self.ws.send_bytes(data)
+                    self._frames["zlib-stream"] += 1
                 else:
                     await self.ws.send_str(raw)
+                    self._frames["text"] += 1
             except (ConnectionError, RuntimeError):
                 return
 
@@ -148,6 +154,7 @@ class Gateway:
         self.heartbeat_count = 0
         self.presence_updates: list[Json] = []
         self.close_codes: list[int | None] = []
+        self.frames_sent: Counter[str] = Counter()
         self._sessions: dict[str, _Session] = {}
         self._live: set[_Connection] = set()
 
@@ -228,7 +235,7 @@ class Gateway:
                 at=time.monotonic(),
             )
         )
-        connection = _Connection(ws, compress)
+        connection = _Connection(ws, compress, self.frames_sent)
         self._live.add(connection)
         connection.send(
             {
