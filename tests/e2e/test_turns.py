@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from contextlib import aclosing
 from pathlib import Path
@@ -166,6 +167,33 @@ async def test_a_turn_nobody_reads_is_stopped_and_the_session_freed(
     )
     assert finished(after).outcome == "success"
     assert _live_pids(claude_home) == pids
+
+
+async def test_a_cancelled_consumer_frees_the_session(
+    claude_env: ClaudeEnv, turn_runner: TurnRunner
+) -> None:
+    seen: list[TurnEvent] = []
+    first_delta = asyncio.Event()
+
+    async def consume() -> None:
+        async for event in turn_runner.stream_turn("SLOW:200", claude_env.project, "u1"):
+            seen.append(event)
+            if isinstance(event, TextDelta):
+                first_delta.set()
+
+    task = asyncio.create_task(consume())
+    async with asyncio.timeout(TURN_TIMEOUT_S):
+        await first_delta.wait()
+        sid = started(seen).session_id
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        while turn_runner.busy(sid):  # noqa: ASYNC110 (cleanup finishes in the generator's finaliser)
+            await asyncio.sleep(0.01)
+
+    after = await collect(turn_runner.stream_turn("next", claude_env.project, "u1", session_id=sid))
+    assert finished(after).outcome == "success"
+    assert "tick" in text(seen)
 
 
 async def test_approver_decides_on_mutating_tools(
