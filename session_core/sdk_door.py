@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from claude_agent_sdk import (
     AssistantMessage,
+    CanUseTool,
     ClaudeAgentOptions,
     ClaudeSDKClient,
     PermissionResultAllow,
@@ -83,8 +84,8 @@ class TurnOptions:
 def build_options(
     turn: TurnOptions,
     *,
-    can_use_tool: Any = None,
-    stderr: Any = None,
+    can_use_tool: CanUseTool | None = None,
+    stderr: Callable[[str], None] | None = None,
 ) -> ClaudeAgentOptions:
     """``ClaudeAgentOptions`` for one connection: partial messages on, our entrypoint."""
     env = {**turn.env, "CLAUDE_CODE_ENTRYPOINT": ENTRYPOINT}
