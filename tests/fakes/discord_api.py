@@ -273,6 +273,16 @@ class FakeDiscord:
 
     # -- acting as users -------------------------------------------------------------
 
+    async def _settle(self) -> None:
+        """Let REST answers reach the client before a user clicks.
+
+        discord.py registers a view only once its send/respond call has returned; a
+        person cannot click a button before the message is on screen, so a click waits
+        for in-flight requests to finish and the client to read their answers.
+        """
+        await self.wait_until(lambda: self.world.in_flight == 0, timeout=2, what="idle REST")
+        await asyncio.sleep(0.02)
+
     def _require_session(self) -> None:
         if not self.gateway.session_intents:
             raise RuntimeError("no bot session on the fake gateway: wait for IDENTIFY first")
@@ -329,8 +339,10 @@ class FakeDiscord:
     async def click_button(
         self, message: SentMessage | int, custom_id: str, user_id: int | None = None
     ) -> DispatchedInteraction:
-        """INTERACTION_CREATE type 3 for an enabled button on the message's *current* state."""
+        """INTERACTION_CREATE type 3 for an enabled button on the message's *current* state
+        (after REST traffic settles: see :meth:`_settle`)."""
         self._require_session()
+        await self._settle()
         interaction = self.interactions.component(
             message, custom_id, None, user_id=user_id or self.user_id()
         )
@@ -347,6 +359,7 @@ class FakeDiscord:
         """INTERACTION_CREATE type 3 choosing ``values`` in a select menu (checked against
         its options and min/max values)."""
         self._require_session()
+        await self._settle()
         interaction = self.interactions.component(
             message, custom_id, list(values), user_id=user_id or self.user_id()
         )

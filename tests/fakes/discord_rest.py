@@ -147,8 +147,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def make_middleware(world: DiscordWorld, throttle: Throttle) -> Any:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith(API_PREFIX):
+            return await handler(request)  # the gateway socket, attachment downloads
         route = _route_of(request)
         response: web.StreamResponse
+        world.in_flight += 1
         try:
             if (
                 _needs_bot_auth(request.path)
@@ -175,14 +178,13 @@ def make_middleware(world: DiscordWorld, throttle: Throttle) -> Any:
         except web.HTTPException as error:
             body = {"message": f"{error.status}: {error.reason}", "code": 0}
             response = json_response(body, status=error.status)
-        if request.path.startswith(API_PREFIX):
-            world.requests.append(
-                RequestRecord(
-                    request.method, route, request.path, response.status, time.monotonic()
-                )
-            )
-            world.route_counts[route] += 1
-            world.notify()
+        finally:
+            world.in_flight -= 1
+        world.requests.append(
+            RequestRecord(request.method, route, request.path, response.status, time.monotonic())
+        )
+        world.route_counts[route] += 1
+        world.notify()
         return response
 
     return middleware
@@ -539,9 +541,10 @@ class RestApi:
         return no_content()
 
     async def get_attachment(self, request: web.Request) -> web.Response:
-        attachment = self.world.attachments.get(_int(request.match_info["attachment_id"]))
+        raw_id = request.match_info["attachment_id"]
+        attachment = self.world.attachments.get(int(raw_id)) if raw_id.isdigit() else None
         if attachment is None:
-            raise ApiError(404, 0, "404: Not Found")
+            return json_response({"message": "404: Not Found", "code": 0}, status=404)
         return web.Response(body=attachment.data, headers={"Content-Type": attachment.content_type})
 
 

@@ -272,6 +272,7 @@ class DiscordWorld:
         self.route_counts: Counter[str] = Counter()
         self.rate_limited: Counter[str] = Counter()
         self.typing: Counter[int] = Counter()
+        self.in_flight = 0
         self.attachment_base = ""
         self.emit: Emit = lambda event, data, intent, gated: None
         self._changed = asyncio.Event()
