@@ -276,7 +276,10 @@ class FakeAnthropic:
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, name="fake-anthropic", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.02},  # shutdown() waits one poll: keep teardown quick
+            name="fake-anthropic",
+            daemon=True,
         )
         self._thread.start()
         return self
