@@ -429,6 +429,7 @@ class TurnRunner:
         state = TranslationState()
         finished: TurnFinished | None = None
         healthy = True
+        sent = False  # once the prompt is out, leaving early means stopping the CLI's turn
         try:
             log.info(
                 "turn_started",
@@ -448,6 +449,7 @@ class TurnRunner:
             if model != connection.model:
                 await connection.set_model(model)
             recorded = False
+            sent = True
             async with aclosing(connection.turn(prompt, state)) as messages:
                 async for events in messages:
                     if not recorded and state.session_id:
@@ -473,7 +475,9 @@ class TurnRunner:
             connection.approver = None
             # Shielded: a consumer cancelled twice must still not leak the CLI process.
             await asyncio.shield(
-                self._release(connection, sid, healthy, abandoned=finished is None and healthy)
+                self._release(
+                    connection, sid, healthy, abandoned=sent and finished is None and healthy
+                )
             )
         if finished is not None:
             if finished.session_id and finished.session_id != sid:
