@@ -119,6 +119,7 @@ class FakeBot(discord.Client):
 
     async def setup_hook(self) -> None:
         await self.tree.sync(guild=discord.Object(self.guild_id))
+        await self.tree.sync()
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """discord.py sleeps 5 s before every re-IDENTIFY (Discord's identify rate limit);
@@ -140,6 +141,10 @@ class FakeBot(discord.Client):
 def _register_commands(bot: FakeBot) -> None:
     tree = bot.tree
     guild = discord.Object(bot.guild_id)
+
+    @tree.command(name="ping", description="A global command")
+    async def ping(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("pong")
 
     @tree.command(name="echo", description="Repeat a text", guild=guild)
     async def echo(interaction: discord.Interaction, text: str, times: int = 1) -> None:
@@ -306,7 +311,7 @@ async def test_ready_sees_guild_channels_and_synced_commands(dc: FakeDiscord, bo
         "thread",
         "whisper",
     ]
-    assert dc.registered_commands() == []
+    assert [c["name"] for c in dc.registered_commands()] == ["ping"]
     assert dc.identify_count == 1 and dc.resume_count == 0
     first = dc.gateway_connections[0]
     assert (first.path, first.version, first.encoding) == ("/gateway", "10", "json")
@@ -506,6 +511,27 @@ async def test_thread_created_and_used(dc: FakeDiscord, bot: Running) -> None:
     await message.channel.send("a reply unarchives it")
     assert not dc.threads(parent)[0].archived
     assert dc.violations == []
+
+
+async def test_thread_from_a_user_message(dc: FakeDiscord, bot: Running) -> None:
+    sent = await dc.send_user_message(dc.channel_id(), None, "start a thread here")
+    await bot.client.changes.until(lambda: any(m.id == sent.id for m in bot.client.received))
+    message = next(m for m in bot.client.received if m.id == sent.id)
+    thread = await message.create_thread(name="from a message")
+    assert thread.id == sent.id  # Discord gives the thread its starter message's id
+    info = dc.threads()[0]
+    assert (info.starter_message_id, info.private) == (sent.id, False)
+    await thread.send("in the thread")
+    await dc.wait_for_message(thread.id, "in the thread")
+    with pytest.raises(discord.HTTPException) as caught:
+        await message.create_thread(name="again")
+    assert caught.value.code == 160004
+
+
+async def test_global_command_dispatch(dc: FakeDiscord, bot: Running) -> None:
+    interaction = await dc.dispatch_slash_command("ping")
+    assert (await dc.wait_for_callback(interaction)).ok
+    await dc.wait_for_message(dc.channel_id(), "pong")
 
 
 async def test_private_threads_are_invisible_to_users(dc: FakeDiscord, bot: Running) -> None:
