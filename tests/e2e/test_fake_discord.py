@@ -715,4 +715,4 @@ async def test_clean_bounded_shutdown(dc: FakeDiscord, monkeypatch: pytest.Monke
     await dc.wait_until(lambda: not dc.gateway_connected, what="socket closed")
     # discord.py's close() races its own poll loop, which closes first with 4000, so on
     # Discord (and here) the session stays resumable rather than ending as a 1000 would.
-    assert dc.gateway.close_codes == [4000]
+    assert dc.gateway_close_codes == [4000]
