@@ -176,7 +176,9 @@ class StreamingReply:
         elif isinstance(event, ToolStarted):
             self._after_tool = True
             self._tool_inputs[event.tool_use_id] = event.input
-            if self._verbosity:
+            # A line that can never be edited to "done" is noise: without edits, a
+            # tool shows up once, when it finished.
+            if self._verbosity and self._caps.can_edit:
                 self._tool_at[event.tool_use_id] = len(self._tool_lines)
                 self._tool_lines.append(tool_line(event.name, event.input, self._verbosity))
                 self._kick()

@@ -374,8 +374,8 @@ async def streaming_reply_delivers_everything(h: SurfaceHarness) -> None:
     await reply.handle(ToolFinished(tool_use_id="t1", name="Bash", is_error=False, output="x"))
     for start in range(0, len(answer), 37):
         await reply.handle(TextDelta(answer[start : start + 37]))
-        await clock.sleep(0.05)
-    await reply.handle(TurnFinished(outcome="success", session_id="s1"))
+        await clock.advance(0.05)
+    await clock.run(reply.handle(TurnFinished(outcome="success", session_id="s1")))
     seen = await h.seen()
     assert_fits(h, seen)
     assert all_tokens(seen) == tokens(answer), "streamed text was lost, repeated or reordered"

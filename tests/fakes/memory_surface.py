@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 from chat_adapters.choices import ChoiceAnswer, ChoicePrompt
 from chat_adapters.surface import (
@@ -27,6 +27,8 @@ from chat_adapters.surface import (
     check_file_name,
 )
 from chat_adapters.text_split import split_markdown
+
+T = TypeVar("T")
 
 TELEGRAM_LIKE = Capabilities(
     max_message_length=4096,
@@ -42,35 +44,83 @@ TELEGRAM_LIKE = Capabilities(
 
 
 class VirtualClock:
-    """Time that moves only when something sleeps on it (or a test advances it)."""
+    """Time that moves only when the test says so.
+
+    Code under test gets ``clock`` and ``clock.sleep``: a sleeper waits until the test
+    moves time past its deadline with :meth:`advance` (or :meth:`run`), so pacing and
+    coalescing behave as in real time, instantly.
+    """
 
     def __init__(self, start: float = 1000.0) -> None:
         self.now = start
-        self.slept: list[float] = []
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
 
     def __call__(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        if seconds > 0:
-            self.now += seconds
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, next(self._order), future))
+        try:
+            await future
+        finally:
+            self._sleepers = [s for s in self._sleepers if s[2] is not future]
+
+    async def advance(self, seconds: float) -> None:
+        """Move time forward, waking each sleeper at its own deadline, in order."""
+        target = self.now + seconds
+        while True:
+            await _settle()
+            due = [s for s in self._sleepers if s[0] <= target and not s[2].done()]
+            if not due:
+                break
+            deadline, _, future = min(due)
+            self.now = max(self.now, deadline)
+            future.set_result(None)
+        self.now = target
+        await _settle()
+
+    async def run(self, awaitable: Awaitable[T], *, step: float = 0.25) -> T:
+        """Await ``awaitable`` while time moves on in steps (e.g. a final delivery that
+        has to wait out a pacing interval)."""
+        task = asyncio.ensure_future(awaitable)
+        while not task.done():
+            await self.advance(step)
+            await asyncio.sleep(0.001)  # real time too, for code waiting on real I/O
+        return task.result()
+
+
+async def _settle() -> None:
+    """Let woken tasks run until they block again."""
+    for _ in range(20):
         await asyncio.sleep(0)
 
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+
+MessageKind = Literal["text", "live", "prompt", "file"]
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    at: float
+    text: str
+    status: tuple[str, ...]
 
 
 @dataclass
 class MemoryMessage:
     message_id: str
     text: str
+    kind: MessageKind = "text"
     status: tuple[str, ...] = ()
     buttons: tuple[str, ...] = ()
     file_name: str | None = None
     file_data: bytes | None = None
-    shown_at: list[float] = field(default_factory=list)
-    """Clock time of the send and of every edit."""
+    history: list[Shown] = field(default_factory=list)
+    """Every content it showed: the send, then each edit."""
 
     @property
     def display(self) -> str:
@@ -138,14 +188,14 @@ class MemorySurface:
         chunks = self._split(
             f"**{prompt.title}**\n\n{prompt.body}".rstrip(), self._capabilities.text_budget
         )
-        refs = [self._send(chunk) for chunk in chunks]
+        refs = [self._send(chunk, kind="prompt") for chunk in chunks]
         shown = self.message(refs[-1].message_id)
         labels = tuple(option.label for option in prompt.options)
         if self._capabilities.has_buttons:
             self._edit(shown, shown.text, buttons=labels)
         else:
             listing = "\n".join(f"{i}. {label}" for i, label in enumerate(labels, start=1))
-            self._send(listing)
+            self._send(listing, kind="prompt")
         future: asyncio.Future[ChoiceAnswer] = asyncio.get_running_loop().create_future()
         self._pending = (prompt, future)
         answer: ChoiceAnswer | None = None
@@ -173,7 +223,7 @@ class MemorySurface:
         check_file_name(name)
         if len(data) > self._capabilities.max_file_bytes:
             raise ValueError(f"{len(data)} bytes exceed {self._capabilities.max_file_bytes}")
-        ref = self._send(caption)
+        ref = self._send(caption, kind="file")
         message = self.message(ref.message_id)
         message.file_name, message.file_data = name, data
         return ref
@@ -216,9 +266,9 @@ class MemorySurface:
     def message(self, message_id: str) -> MemoryMessage:
         return next(m for m in self.messages if m.message_id == message_id)
 
-    def transcript(self) -> str:
-        """All messages' text as shown, in order, one after another."""
-        return "".join(message.text for message in self.messages)
+    def transcript(self, *kinds: MessageKind) -> str:
+        """The text of all messages (or those of ``kinds``), in order, run together."""
+        return "".join(m.text for m in self.messages if not kinds or m.kind in kinds)
 
     def _split(self, text: str, limit: int | None = None) -> list[str]:
         caps = self._capabilities
@@ -234,11 +284,15 @@ class MemorySurface:
             )
 
     def _send(
-        self, text: str, status: Sequence[str] = (), buttons: tuple[str, ...] = ()
+        self,
+        text: str,
+        status: Sequence[str] = (),
+        buttons: tuple[str, ...] = (),
+        kind: MessageKind = "text",
     ) -> MessageRef:
-        message = MemoryMessage(str(next(self._ids)), text, tuple(status), buttons)
+        message = MemoryMessage(str(next(self._ids)), text, kind, tuple(status), buttons)
         self._check_length(message)
-        message.shown_at.append(self.clock())
+        message.history.append(Shown(self.clock(), message.text, message.status))
         self.messages.append(message)
         self.operations.append(Operation(self.clock(), "send", message.message_id))
         return MessageRef(message.message_id)
@@ -252,10 +306,10 @@ class MemorySurface:
     ) -> None:
         if (message.text, message.status, message.buttons) == (text, tuple(status), buttons):
             return  # "message is not modified": success, and no operation spent
-        edited = MemoryMessage(message.message_id, text, tuple(status), buttons)
+        edited = MemoryMessage(message.message_id, text, message.kind, tuple(status), buttons)
         self._check_length(edited)
         message.text, message.status, message.buttons = text, tuple(status), buttons
-        message.shown_at.append(self.clock())
+        message.history.append(Shown(self.clock(), text, tuple(status)))
         self.operations.append(Operation(self.clock(), "edit", message.message_id))
 
 
@@ -292,7 +346,7 @@ class MemoryLiveReply:
             return
         buttons = ("Stop",) if self.on_stop is not None and caps.has_buttons else ()
         if self.message is None:
-            ref = self.surface._send(text, status, buttons)
+            ref = self.surface._send(text, status, buttons, kind="live")
             self.message = self.surface.message(ref.message_id)
         else:
             self.surface._edit(self.message, text, status, buttons)
@@ -308,10 +362,10 @@ class MemoryLiveReply:
         chunks = [c for c in chunks if c.strip()] or [""]
         first_status = tuple(status) if len(chunks) == 1 else ()
         if self.message is None:
-            ref = self.surface._send(chunks[0], first_status)
+            ref = self.surface._send(chunks[0], first_status, kind="live")
             self.message = self.surface.message(ref.message_id)
         else:
             self.surface._edit(self.message, chunks[0], first_status)
         for i, chunk in enumerate(chunks[1:], start=2):
-            self.surface._send(chunk, tuple(status) if i == len(chunks) else ())
+            self.surface._send(chunk, tuple(status) if i == len(chunks) else (), kind="live")
         return MessageRef(self.message.message_id)
