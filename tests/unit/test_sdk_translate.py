@@ -32,7 +32,7 @@ def _text(events: list[TurnEvent]) -> str:
 
 
 def _init_session_id(frames: list[dict[str, Any]]) -> str:
-    return next(f["session_id"] for f in frames if f.get("subtype") == "init")
+    return str(next(f["session_id"] for f in frames if f.get("subtype") == "init"))
 
 
 @pytest.mark.parametrize("name", [s[0] for s in SCENARIOS])
