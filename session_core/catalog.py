@@ -18,7 +18,7 @@ from pathlib import Path
 from session_core.claude_home import ClaudeHome, find_transcript, transcript_ids
 from session_core.history import HistoryIndex, SessionRecord
 from session_core.liveness import LiveProcess, descendant_pids, read_live_processes
-from session_core.transcript import TranscriptMessage, read_transcript_tail
+from session_core.transcript import TranscriptMessage, read_first_prompt, read_transcript_tail
 
 _FULL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 _TRANSCRIPT_HEAD = 256 << 10
@@ -134,9 +134,10 @@ class SessionCatalog:
 
     def _from_transcript(self, session_id: str, transcript: Path) -> SessionSummary:
         project = _transcript_cwd(transcript)
-        tail = read_transcript_tail(transcript, 1)
-        users = [message for message in tail if message.role == "user"]
-        last_text = users[-1].text if users else ""
+        tail = read_transcript_tail(transcript, 6)
+        users = [message.text for message in tail if message.role == "user"]
+        first = read_first_prompt(transcript) or ""
+        last = users[-1] if users else first
         try:
             modified_ms = int(transcript.stat().st_mtime * 1000)
         except OSError:
@@ -144,8 +145,8 @@ class SessionCatalog:
         return SessionSummary(
             session_id=session_id,
             project=project,
-            first_prompt=last_text,
-            last_prompt=last_text,
+            first_prompt=first,
+            last_prompt=last,
             last_activity=_utc(modified_ms),
             prompt_count=0,
             has_transcript=True,

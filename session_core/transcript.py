@@ -197,3 +197,21 @@ def read_transcript_tail(path: Path, n: int) -> list[TranscriptMessage]:
             if len(messages) > n:
                 break
     return messages[-n:]
+
+
+def read_first_prompt(path: Path, *, max_bytes: int = 1 << 20) -> str | None:
+    """The first thing the person typed, from the head of the transcript.
+
+    Sessions started by ``claude -p`` or the SDK have no history.jsonl line, so their
+    transcript is the only place their opening prompt is recorded.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(max_bytes)
+    except OSError:
+        return None
+    for line in head.split(b"\n"):
+        piece = _piece(line)
+        if piece is not None and piece.role == "user":
+            return "\n\n".join(piece.texts)
+    return None
