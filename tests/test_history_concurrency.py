@@ -1,0 +1,115 @@
+"""Appends from several processes at once leave only whole lines, and readers keep up.
+
+Real processes, not threads: the CLI and the bot are separate programs, and the lock
+(``history.jsonl.lock``) and ``O_APPEND`` are what keep them from mangling each other.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from itertools import pairwise
+from pathlib import Path
+
+from session_core.history import HistoryIndex, append_history_entry, read_claude_history
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from session_core.history import append_history_entry
+
+path, tag, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+while not go.exists():
+    time.sleep(0.001)
+for i in range(count):
+    # Every 50th line is 10 KB: well past PIPE_BUF, so only the lock keeps it whole.
+    filler = "x" * (10_000 if i % 50 == 0 else i % 200)
+    append_history_entry(
+        path, display=f"{tag} {i} {filler}\\nsecond line", project="/w/" + tag,
+        session_id=f"{tag}-session-{i % 7}", timestamp_ms=i,
+    )
+"""
+
+PER_WRITER = 2000
+
+
+def _start_writer(path: Path, tag: str, go: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), tag, str(PER_WRITER), str(go)],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+
+
+def test_two_processes_append_thousands_of_whole_lines(tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    go = tmp_path / "go"
+    writers = [_start_writer(path, tag, go) for tag in ("alpha", "beta")]
+    index = HistoryIndex(path)
+    observed_skips = 0
+    try:
+        go.touch()
+        deadline = time.monotonic() + 100
+        while any(w.poll() is None for w in writers) and time.monotonic() < deadline:
+            index.refresh()  # a reader racing the writers must never see a bad line
+            observed_skips = max(observed_skips, index.stats.skipped)
+            time.sleep(0.005)
+        assert all(w.wait(timeout=10) == 0 for w in writers)
+    finally:
+        for writer in writers:
+            writer.kill()
+    assert observed_skips == 0
+
+    raw = path.read_bytes()
+    assert raw.endswith(b"\n")
+    lines = raw.split(b"\n")[:-1]
+    assert len(lines) == 2 * PER_WRITER
+    seen: dict[str, list[int]] = {"alpha": [], "beta": []}
+    order: list[str] = []
+    for line in lines:
+        entry = json.loads(line)  # every line is whole, parseable JSON
+        tag, number, _ = entry["display"].split(" ", 2)
+        seen[tag].append(int(number))
+        order.append(tag)
+    assert seen == {"alpha": list(range(PER_WRITER)), "beta": list(range(PER_WRITER))}
+    # The writers really overlapped (otherwise this test would prove nothing).
+    assert sum(1 for a, b in pairwise(order) if a != b) > 20
+
+    index.refresh()
+    assert (index.stats.lines, index.stats.skipped, index.stats.entries) == (
+        2 * PER_WRITER,
+        0,
+        2 * PER_WRITER,
+    )
+    assert index.stats.rebuilds == 0
+    assert len(read_claude_history(path)) == 2 * PER_WRITER
+    assert not (tmp_path / "history.jsonl.lock").exists()
+
+
+HOLDER = """
+import os, sys, time
+lock = sys.argv[1]
+os.mkdir(lock)
+print("held", flush=True)
+time.sleep(0.4)
+os.rmdir(lock)
+"""
+
+
+def test_append_waits_for_another_process_holding_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "history.jsonl.lock")],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"held\n"
+        started = time.monotonic()
+        append_history_entry(path, display="after", project=tmp_path, session_id="s1")
+        waited = time.monotonic() - started
+    finally:
+        holder.wait(timeout=10)
+    assert waited >= 0.2
+    assert [e.display for e in read_claude_history(path)] == ["after"]
