@@ -54,6 +54,7 @@ MAX_BUTTONS = 100
 MAX_COMMANDS = 100
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+_RECHECK_S = 0.05
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup"
     " are exactly the same as a current content and reply markup of the message"
@@ -542,6 +543,7 @@ class FakeTelegram:
         self.drafts: list[DraftSent] = []
         self.callback_presses: dict[str, CallbackPress] = {}
         self.callback_answers: dict[str, CallbackAnswer] = {}
+        self.downloads: list[str] = []  # file_ids fetched from /file/bot<token>/<path>
         self._commands: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self.internal_errors: list[BaseException] = []
         handlers: dict[str, Callable[[_Params], Any]] = {
@@ -892,7 +894,11 @@ class FakeTelegram:
                     value = predicate()
                     if value:
                         return value
-                    await self._changed()
+                    # Woken by any change here; the short cap also catches predicates on
+                    # state outside the fake (a handler's own list, a file on disk).
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(_RECHECK_S):
+                            await self._changed()
         except TimeoutError:
             recent = [f"{c.method}:{c.status}" for c in self._calls[-12:]]
             raise TimeoutError(
@@ -1048,6 +1054,8 @@ class FakeTelegram:
         stored = next((f for f in self._files.values() if f.file_path == path), None)
         if stored is None:
             return web.json_response(ApiError(404, "Not Found").payload(), status=404)
+        self.downloads.append(stored.file_id)
+        self._notify()
         content_type = stored.mime_type or "application/octet-stream"
         return web.Response(body=stored.data, content_type=content_type)
 
@@ -1339,6 +1347,7 @@ class FakeTelegram:
                 "limited_gifts": False,
                 "unique_gifts": False,
                 "premium_subscription": False,
+                "gifts_from_channels": False,
             },
         }
 
