@@ -84,13 +84,18 @@ class VirtualClock:
         self.now = target
         await _settle()
 
-    async def run(self, awaitable: Awaitable[T], *, step: float = 0.25) -> T:
+    async def run(self, awaitable: Awaitable[T], *, step: float = 0.25, limit_s: float = 10) -> T:
         """Await ``awaitable`` while time moves on in steps (e.g. a final delivery that
-        has to wait out a pacing interval)."""
+        has to wait out a pacing interval); fails after ``limit_s`` of real time."""
         task = asyncio.ensure_future(awaitable)
-        while not task.done():
-            await self.advance(step)
-            await asyncio.sleep(0.001)  # real time too, for code waiting on real I/O
+        try:
+            async with asyncio.timeout(limit_s):
+                while not task.done():
+                    await self.advance(step)
+                    await asyncio.sleep(0.001)  # real time too, for code on real I/O
+        finally:
+            if not task.done():
+                task.cancel()
         return task.result()
 
 
