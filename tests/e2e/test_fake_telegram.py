@@ -411,6 +411,16 @@ async def test_photo_download_and_document_upload(tg: FakeTelegram, app: App) ->
     assert tg.calls("getFile")[-1].ok
 
 
+async def test_bot_sends_a_photo(tg: FakeTelegram, app: App) -> None:
+    tg.add_chat(USER)
+    sent = await app.bot.send_photo(USER, PNG_2X3, caption="chart")
+    assert sent.photo[-1].width == 2 and sent.photo[-1].height == 3
+    shown = tg.message(USER, sent.message_id)
+    assert shown.photo is not None and shown.photo.data == PNG_2X3
+    assert shown.caption == "chart" and shown.text is None
+    assert tg.calls("sendPhoto")[-1].params["photo"].data == PNG_2X3  # multipart upload
+
+
 async def test_user_document_reaches_the_bot(tg: FakeTelegram, app: App) -> None:
     got: list[bytes] = []
 
@@ -513,6 +523,29 @@ async def test_long_poll_offset_timeout_and_conflict(tg: FakeTelegram) -> None:
         async with await older as resp:
             assert resp.status == 409
             assert "terminated by other getUpdates" in (await resp.json())["description"]
+
+
+async def test_raw_updates_and_unknown_methods(tg: FakeTelegram, app: App) -> None:
+    chat = tg.add_chat(USER)
+    user = {"id": USER, "is_bot": False, "first_name": "Raw"}
+    message = {"message_id": 900, "date": 0, "chat": chat, "from": user, "text": "raw"}
+    update_id = tg.queue_update({"message": message})
+    with pytest.raises(ValueError, match="update_id"):
+        tg.queue_update({"update_id": update_id, "message": message})
+    await tg.wait_for_message(USER, contains="echo: raw", timeout=5)
+    assert await app.bot.do_api_request("someFutureMethod", api_kwargs={"x": 1}) is True
+    assert tg.calls("someFutureMethod")[-1].params == {"x": 1}
+
+
+def test_privacy_mode_hides_group_chatter() -> None:
+    tg = FakeTelegram(privacy_mode=True)
+    tg.send_user_message(GROUP, USER, "just chatting", chat_type="group")
+    assert tg.pending_update_count == 0
+    tg.send_user_message(GROUP, USER, "/status", chat_type="group")
+    tg.send_user_message(GROUP, USER, f"hey @{tg.bot_username} look", chat_type="group")
+    assert tg.pending_update_count == 2
+    with pytest.raises(ValueError, match="empty"):
+        tg.send_user_message(USER, USER, "")
 
 
 async def test_wait_for_message_times_out_with_the_chat(tg: FakeTelegram) -> None:

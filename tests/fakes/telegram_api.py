@@ -672,6 +672,8 @@ class FakeTelegram:
         """
         if chat_type == "private" and chat_id != user_id:
             raise ValueError("in a private chat, chat_id is the user's id")
+        if not text and photo is None and document is None:
+            raise ValueError("Telegram has no empty messages: give text, photo or document")
         self.add_chat(chat_id, chat_type, is_forum=thread_id is not None)
         self._user(user_id)
         found = list(entities) if entities is not None else self._auto_entities(text)
@@ -807,7 +809,10 @@ class FakeTelegram:
     def transcript(
         self, chat_id: int, *, thread_id: int | None = None, include_deleted: bool = False
     ) -> list[ChatMessage]:
-        """Every message of the chat (users' and bot's) as it stands now, oldest first."""
+        """Every message of the chat (users' and bot's) as it stands now, oldest first.
+
+        ``thread_id=None`` means every thread; deleted messages only on request.
+        """
         messages = self._messages.get(chat_id, {}).values()
         return [
             m
