@@ -15,13 +15,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from session_core.claude_home import ClaudeHome, find_transcript, transcript_ids
+from session_core.claude_home import (
+    ClaudeHome,
+    encode_project_path,
+    find_transcript,
+    is_safe_session_id,
+    transcript_ids,
+)
 from session_core.history import HistoryIndex, SessionRecord
 from session_core.liveness import LiveProcess, descendant_pids, read_live_processes
 from session_core.transcript import TranscriptMessage, read_first_prompt, read_transcript_tail
 
 _FULL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 _TRANSCRIPT_HEAD = 256 << 10
+_DIRECT_LOOKUPS = 32
 
 
 class UnknownSession(ValueError):
@@ -104,16 +111,33 @@ class SessionCatalog:
         self, directory: str | os.PathLike[str] | None = None, limit: int | None = None
     ) -> builtins.list[SessionSummary]:
         """Sessions newest first: all of them, or those with a prompt in ``directory``."""
-        records = self.index.sessions(directory)
-        if limit is not None:
-            records = records[: max(limit, 0)]
+        records = self.index.sessions(directory, limit=limit)
         if not records:
             return []
-        with_transcript = transcript_ids(self.home)
+        present = self._with_transcript(records)
         live = self._live()
-        return [
-            self._summary(record, record.session_id in with_transcript, live) for record in records
-        ]
+        return [self._summary(record, record.session_id in present, live) for record in records]
+
+    def _with_transcript(self, records: builtins.list[SessionRecord]) -> set[str]:
+        """Which of these sessions still have a transcript.
+
+        A page of a picker checks each transcript where the CLI would have put it; a long
+        listing, or any session not found there, costs one walk over ``projects/``.
+        """
+        wanted = {record.session_id for record in records}
+        if len(records) > _DIRECT_LOOKUPS:
+            return wanted & transcript_ids(self.home)
+        found: set[str] = set()
+        for record in records:
+            folder = self.home.projects_dir / encode_project_path(record.project)
+            if (
+                is_safe_session_id(record.session_id)
+                and (folder / f"{record.session_id}.jsonl").is_file()
+            ):
+                found.add(record.session_id)
+        if len(found) < len(wanted):
+            found |= wanted & transcript_ids(self.home)
+        return found
 
     def get(self, session_id: str) -> SessionSummary | None:
         """One session by exact id.

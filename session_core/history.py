@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import mmap
 import os
 import random
 import re
@@ -41,7 +40,7 @@ _READ_CHUNK = 4 << 20
 _TAIL_BLOCK = 64 << 10
 _FINGERPRINT = 64
 _TAIL_CATCH_UP_LIMIT = 8 << 20
-_REALPATH_CACHE_SIZE = 1024
+_DIRECTORY_CACHE_SIZE = 1024
 
 _raw_decode = json.JSONDecoder().raw_decode
 _SLASH_COMMAND = re.compile(r"/[A-Za-z][\w:.-]*(?:\s|$)")
@@ -525,36 +524,43 @@ class HistoryIndex:
             rebuilds=self._rebuilds,
         )
 
-    def sessions(self, directory: str | os.PathLike[str] | None = None) -> list[SessionRecord]:
-        """Sessions, newest first; with ``directory``, those that have a prompt there,
-        ordered by their newest prompt there."""
+    def sessions(
+        self, directory: str | os.PathLike[str] | None = None, *, limit: int | None = None
+    ) -> list[SessionRecord]:
+        """Sessions, newest first, at most ``limit`` of them.
+
+        With ``directory``: the sessions that have a prompt there, ordered by their
+        newest prompt there.
+        """
         with self._lock:
             self._refresh_locked()
             if directory is None:
                 if self._order is None:
                     self._order = sorted(self._sessions.values(), key=lambda s: s.seq, reverse=True)
-                return [session.record() for session in self._order]
+                chosen = self._order if limit is None else self._order[: max(limit, 0)]
+                return [session.record() for session in chosen]
             in_project = self._by_project.get(self._realpath(directory), {})
             ordered = sorted(in_project.items(), key=lambda item: item[1], reverse=True)
+            if limit is not None:
+                ordered = ordered[: max(limit, 0)]
             return [self._sessions[session_id].record() for session_id, _ in ordered]
 
     def session(self, session_id: str) -> SessionRecord | None:
         """One session's record.
 
         On an index that was never fully built (a one-shot command), the file is searched
-        for this id's bytes instead of being parsed whole: a tenth of the cost.
+        for this id's bytes instead of being parsed whole: a fraction of the cost.
         """
         with self._lock:
             if self._built:
                 self._refresh_locked()
                 found = self._sessions.get(session_id)
                 return found.record() if found else None
-            opened = self._open()
-            if opened is None:
-                return None
-            stream, st = opened
-            with stream:
-                return _scan_session(stream, _last_line_end(stream, st.st_size), session_id)
+        opened = self._open()
+        if opened is None:
+            return None
+        with opened[0] as stream:
+            return _scan_session(stream, session_id)
 
     def recent_session_ids(self, directory: str | os.PathLike[str]) -> Iterator[str]:
         """Ids of the sessions used in ``directory``, newest first, each once.
@@ -596,7 +602,7 @@ class HistoryIndex:
         key = os.fspath(directory)
         resolved = self._realpaths.get(key)
         if resolved is None:
-            if len(self._realpaths) >= _REALPATH_CACHE_SIZE:
+            if len(self._realpaths) >= _DIRECTORY_CACHE_SIZE:
                 self._realpaths.clear()
             resolved = self._realpaths[key] = _normalize_directory(key)
         return resolved
@@ -736,6 +742,8 @@ class HistoryIndex:
         with stream:
             end = self._catch_up_tail(stream, st)
             if target not in self._tail_answers:
+                if len(self._tail_answers) >= _DIRECTORY_CACHE_SIZE:
+                    self._tail_answers.clear()
                 found = _backward_sessions(stream, end, target)
                 self._tail_answers[target] = next(found, None)
             return self._tail_answers[target]
@@ -860,20 +868,24 @@ def _distinct_backwards(stream: BinaryIO, target: str) -> Iterator[str]:
                 yield session_id
 
 
-def _scan_session(stream: BinaryIO, end: int, session_id: str) -> SessionRecord | None:
-    """One session's record from the lines that mention its id, found by byte search."""
-    if end == 0:
-        return None
+def _scan_session(stream: BinaryIO, session_id: str) -> SessionRecord | None:
+    """One session's record from the lines that mention its id, found by byte search.
+
+    Plain reads, not ``mmap``: the CLI's prune may truncate the file under us, and a
+    mapped page past the new end would kill the process with SIGBUS.
+    """
     needle = json.dumps(session_id).encode("utf-8", "surrogatepass")
     session: _Session | None = None
     seq = 0
-    with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        position = view.find(needle, 0, end)
+    for block, _ in _line_blocks(stream, 0, final=False):
+        if block is None:
+            continue
+        position = block.find(needle)
         while position >= 0:
-            line_start = view.rfind(b"\n", 0, position) + 1
-            line_end = view.find(b"\n", position, end)
-            line_end = end if line_end < 0 else line_end
-            for display, ts, project, found_id in _entries_in_line(view[line_start:line_end]):
+            line_start = block.rfind(b"\n", 0, position) + 1
+            line_end = block.find(b"\n", position)
+            line_end = len(block) if line_end < 0 else line_end
+            for display, ts, project, found_id in _entries_in_line(block[line_start:line_end]):
                 if found_id != session_id:
                     continue
                 seq += 1
@@ -882,5 +894,5 @@ def _scan_session(stream: BinaryIO, end: int, session_id: str) -> SessionRecord 
                     session = _Session(session_id, display, real, ts, project, seq)
                 else:
                     session.add(display, real, ts, project, seq)
-            position = view.find(needle, line_end, end)
+            position = block.find(needle, line_end)
     return session.record() if session is not None else None

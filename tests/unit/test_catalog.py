@@ -206,3 +206,36 @@ def test_catalog_shares_the_given_index(world: ClaudeHome, project: Path) -> Non
     append_history_entry(world.history_path, display="new", project=project, session_id=OLD)
     assert catalog.list()[0].session_id == OLD
     assert index.stats.rebuilds == 0
+
+
+def test_transcript_found_where_the_session_started(
+    home: ClaudeHome, project: Path, other: Path
+) -> None:
+    # Started in `other`, then continued from `project`: the transcript stays in the
+    # folder of the directory it started in, which the listing must still find.
+    append_history_entry(home.history_path, display="a", project=other, session_id=OLD)
+    append_history_entry(home.history_path, display="b", project=project, session_id=OLD)
+    transcript(home, other, OLD, "a", "ok")
+    listed = SessionCatalog(home).list(directory=project)
+    assert [(s.session_id, s.project, s.has_transcript) for s in listed] == [
+        (OLD, str(project), True)
+    ]
+    resumable = SessionCatalog(home).newest_resumable(project)
+    assert resumable is not None and resumable.session_id == OLD
+
+
+def test_a_long_listing(home: ClaudeHome, project: Path) -> None:
+    ids = [f"dddddddd-0000-4000-8000-{i:012d}" for i in range(60)]
+    for i, session_id in enumerate(ids):
+        append_history_entry(
+            home.history_path, display=f"p{i}", project=project, session_id=session_id
+        )
+        if i % 3 == 0:
+            transcript(home, project, session_id, f"p{i}")
+    listed = SessionCatalog(home).list()
+    assert [s.session_id for s in listed] == ids[::-1]
+    assert [s.has_transcript for s in listed] == [i % 3 == 0 for i in range(60)][::-1]
+    page = SessionCatalog(home).list(limit=5)
+    assert [(s.session_id, s.has_transcript) for s in page] == [
+        (s.session_id, s.has_transcript) for s in listed[:5]
+    ]
