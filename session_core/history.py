@@ -575,10 +575,7 @@ class HistoryIndex:
                 in_project = self._by_project.get(target, {})
                 ordered = sorted(in_project.items(), key=lambda item: item[1], reverse=True)
                 return iter([session_id for session_id, _ in ordered])
-            opened = self._open()
-        if opened is None:
-            return iter(())
-        return _distinct_backwards(opened[0], target)
+        return _distinct_backwards(self.path, target)
 
     def newest_session_for(self, directory: str | os.PathLike[str]) -> str | None:
         """The session of the newest prompt in ``directory`` (resolved), or None.
@@ -858,7 +855,11 @@ def _before_huge_line(stream: BinaryIO, position: int) -> tuple[bytes, int]:
     return b"", 0
 
 
-def _distinct_backwards(stream: BinaryIO, target: str) -> Iterator[str]:
+def _distinct_backwards(path: Path, target: str) -> Iterator[str]:
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:
+        return
     with stream:
         end = _last_line_end(stream, os.fstat(stream.fileno()).st_size)
         seen: set[str] = set()
