@@ -1,0 +1,288 @@
+"""Telegram updates in, dispatcher calls out: translation only.
+
+Every update is authorized before anything else happens with it; a refused user gets
+one refusal per run (not one per message) and nothing of theirs reaches Claude. In
+groups the bot listens only to commands, mentions of it and replies to it. Messages of
+one chat (or topic) are handled in the order they arrived, even though PTB runs
+updates concurrently: that concurrency is for button presses and ``/stop``, which must
+never wait behind a chat's queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mimetypes
+from dataclasses import dataclass
+
+import structlog
+from telegram import Bot, CallbackQuery, Message, MessageEntity, Update, User
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from chat_adapters.commands import parse_command
+from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
+from chat_adapters.outbox import Outbox
+from chat_adapters.surface import truncate_to
+from chat_adapters.telegram.buttons import Buttons
+from chat_adapters.telegram.surface import TelegramSurface, call_api, outbox_for
+from chat_adapters.text_split import utf16_length
+from storage import ChatKey
+
+log = structlog.get_logger(__name__)
+
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+"""What the cloud Bot API lets a bot download."""
+UNORDERED_COMMANDS = frozenset({"stop"})
+"""Commands that must not wait behind the chat's earlier messages."""
+CLOSE_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    """A message addressed to the bot, reduced to what the dispatcher needs."""
+
+    message: Message
+    chat: ChatKey
+    sender: Sender
+    text: str
+    command: tuple[str, str] | None
+
+
+class AttachmentError(Exception):
+    """A photo or document that cannot be fetched; the message says why."""
+
+
+class UpdateRouter:
+    """Routes one bot's updates; keeps a surface per chat/topic and an outbox per chat."""
+
+    def __init__(self, dispatcher: ChatDispatcher, bot: Bot, buttons: Buttons) -> None:
+        self.dispatcher = dispatcher
+        self.bot = bot
+        self.buttons = buttons
+        self._surfaces: dict[tuple[int, int | None], TelegramSurface] = {}
+        self._outboxes: dict[int, Outbox] = {}
+        self._order: dict[tuple[int, int | None], asyncio.Lock] = {}
+        self._refused: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
+
+    def surface(self, chat_id: int, thread_id: int | None = None) -> TelegramSurface:
+        key = (chat_id, thread_id)
+        surface = self._surfaces.get(key)
+        if surface is None:
+            outbox = self._outboxes.get(chat_id)
+            if outbox is None:
+                outbox = self._outboxes[chat_id] = outbox_for(chat_id)
+            surface = TelegramSurface(
+                self.bot, chat_id, thread_id=thread_id, outbox=outbox, buttons=self.buttons
+            )
+            self._surfaces[key] = surface
+        return surface
+
+    async def handle(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB's entry point for every update."""
+        if not isinstance(update, Update):
+            return
+        if update.callback_query is not None:
+            await self._on_press(update.callback_query)
+        elif update.message is not None:
+            await self._on_message(update.message)
+
+    async def aclose(self) -> None:
+        """Stop typing indicators and deliver what the outboxes hold (bounded)."""
+        surfaces = list(self._surfaces.values())
+        await asyncio.gather(*(s.aclose() for s in surfaces), return_exceptions=True)
+        closing = [outbox.aclose() for outbox in self._outboxes.values()]
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await asyncio.gather(*closing, return_exceptions=True)
+        except TimeoutError:
+            log.warning("telegram_outboxes_not_drained", timeout_s=CLOSE_TIMEOUT_S)
+
+    # -- messages ---------------------------------------------------------------------
+
+    async def _on_message(self, message: Message) -> None:
+        incoming = self._incoming(message)
+        if incoming is None:
+            return
+        if incoming.command is not None and incoming.command[0] in UNORDERED_COMMANDS:
+            await self._deliver(incoming)
+            return
+        key = (message.chat.id, _topic(message))
+        lock = self._order.setdefault(key, asyncio.Lock())
+        async with lock:
+            await self._deliver(incoming)
+
+    def _incoming(self, message: Message) -> _Incoming | None:
+        user = message.from_user
+        if user is None or user.is_bot:
+            return None
+        text = message.text or message.caption or ""
+        entities = message.entities or message.caption_entities
+        command = parse_command(text, self.bot.username) if _starts_with_command(message) else None
+        if text.startswith("/") and command is None and _starts_with_command(message):
+            return None  # a command for another bot
+        if message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) and command is None:
+            if not self._addressed(message, text, entities):
+                return None
+            text = self._without_mention(text, entities)
+        chat = ChatKey.of("telegram", message.chat.id, _topic(message))
+        return _Incoming(message, chat, _sender(user), text, command)
+
+    async def _deliver(self, incoming: _Incoming) -> None:
+        message, chat, sender = incoming.message, incoming.chat, incoming.sender
+        surface = self.surface(message.chat.id, _topic(message))
+        action = _action(incoming)
+        if not await self.dispatcher.authorize(sender, chat, action):
+            await self._refuse(surface, sender)
+            return
+        if incoming.command is not None:
+            name, args = incoming.command
+            await self.dispatcher.on_command(surface, chat, sender, name, args)
+            return
+        has_media = bool(message.photo or message.document)
+        if not has_media and surface.answer_typed(incoming.text):
+            return
+        try:
+            attachments = await self._attachments(message)
+        except AttachmentError as exc:
+            await surface.send_text(f"⚠️ {exc} Nothing was sent to Claude; please send it again.")
+            return
+        if not incoming.text.strip() and not attachments:
+            return
+        if not surface.waiting_for_text:
+            # "typing…" at once: the turn's first output is a CLI start-up away.
+            task = asyncio.get_running_loop().create_task(surface.show_typing())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        await self.dispatcher.on_text(surface, chat, sender, incoming.text, attachments)
+
+    async def _refuse(self, surface: TelegramSurface, sender: Sender) -> None:
+        if sender.user_id in self._refused:
+            return
+        self._refused.add(sender.user_id)
+        with contextlib.suppress(TelegramError):
+            await surface.send_text(self.dispatcher.refusal_text)
+
+    def _addressed(self, message: Message, text: str, entities: tuple[MessageEntity, ...]) -> bool:
+        """In a group: a mention of the bot, or a reply to one of its messages."""
+        reply = message.reply_to_message
+        if reply is not None and reply.from_user is not None and reply.from_user.id == self.bot.id:
+            return True
+        return bool(self._mentions(text, entities))
+
+    def _mentions(self, text: str, entities: tuple[MessageEntity, ...]) -> list[MessageEntity]:
+        name = f"@{self.bot.username}".casefold()
+        return [
+            e
+            for e in entities
+            if e.type == MessageEntity.MENTION and _slice(text, e).casefold() == name
+        ]
+
+    def _without_mention(self, text: str, entities: tuple[MessageEntity, ...]) -> str:
+        for entity in sorted(self._mentions(text, entities), key=lambda e: -e.offset):
+            start = len(text.encode("utf-16-le")[: 2 * entity.offset].decode("utf-16-le"))
+            end = start + len(_slice(text, entity))
+            before, after = text[:start].rstrip(" "), text[end:].lstrip(" ")
+            text = f"{before} {after}" if before and after else before + after
+        return text.strip()
+
+    async def _attachments(self, message: Message) -> tuple[Attachment, ...]:
+        if message.photo:
+            largest = message.photo[-1]
+            data = await self._download(largest.file_id, largest.file_size, "photo")
+            media_type = _image_type(data)
+            extension = mimetypes.guess_extension(media_type) or ".jpg"
+            name = f"photo-{largest.file_unique_id}{extension}"
+            return (Attachment("image", name, data, media_type),)
+        if message.document:
+            document = message.document
+            data = await self._download(document.file_id, document.file_size, "file")
+            name = document.file_name or f"file-{document.file_unique_id}"
+            media_type = (
+                document.mime_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+            )
+            return (Attachment("document", name, data, media_type),)
+        return ()
+
+    async def _download(self, file_id: str, size: int | None, what: str) -> bytes:
+        if size is not None and size > MAX_DOWNLOAD_BYTES:
+            raise AttachmentError(
+                f"Your {what} is {size / 1e6:.1f} MB; bots can fetch at most "
+                f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB."
+            )
+        try:
+            file = await call_api(lambda: self.bot.get_file(file_id))
+            return bytes(await call_api(file.download_as_bytearray))
+        except TelegramError as exc:
+            log.warning("telegram_download_failed", error=repr(exc))
+            raise AttachmentError(f"Could not fetch your {what} ({exc.message}).") from exc
+
+    # -- button presses ---------------------------------------------------------------
+
+    async def _on_press(self, query: CallbackQuery) -> None:
+        message = query.message
+        if message is None:
+            with contextlib.suppress(TelegramError):
+                await query.answer("This button has expired.")
+            return
+        thread_id = message.message_thread_id if isinstance(message, Message) else None
+        if isinstance(message, Message) and not message.is_topic_message:
+            thread_id = None
+        chat = ChatKey.of("telegram", message.chat.id, thread_id)
+        sender = _sender(query.from_user)
+        if not await self.dispatcher.authorize(sender, chat, "button"):
+            text = truncate_to(self.dispatcher.refusal_text, 200, utf16_length)
+            with contextlib.suppress(TelegramError):
+                await query.answer(text, show_alert=True)
+            return
+        await self.surface(message.chat.id, thread_id).on_button(query)
+
+
+def _topic(message: Message) -> int | None:
+    """The forum topic a message belongs to (reply threads in plain groups are not)."""
+    return message.message_thread_id if message.is_topic_message else None
+
+
+def _starts_with_command(message: Message) -> bool:
+    entities = message.entities or message.caption_entities
+    return any(e.type == MessageEntity.BOT_COMMAND and e.offset == 0 for e in entities)
+
+
+def _sender(user: User) -> Sender:
+    mention = f"@{user.username}" if user.username else user.full_name
+    return Sender("telegram", str(user.id), user.full_name, mention)
+
+
+def _action(incoming: _Incoming) -> str:
+    if incoming.command is not None:
+        return f"/{incoming.command[0]}"
+    if incoming.message.photo:
+        return "photo"
+    if incoming.message.document:
+        return "document"
+    return "text"
+
+
+def _slice(text: str, entity: MessageEntity) -> str:
+    raw = text.encode("utf-16-le")[2 * entity.offset : 2 * (entity.offset + entity.length)]
+    return raw.decode("utf-16-le", errors="replace")
+
+
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def _image_type(data: bytes) -> str:
+    """What the bytes are (Telegram photos are JPEG, but a local server may differ)."""
+    for magic, media_type in _MAGIC:
+        if data.startswith(magic):
+            return media_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "image/jpeg"
