@@ -4,7 +4,8 @@ Chat apps cap a message (Telegram 4096 UTF-16 code units, Discord 2000 character
 Claude's answers are often longer. A naive cut lands inside a fenced code block, and
 the rest of the answer then renders as code (or the code as prose). So a cut inside a
 fence closes the fence at the end of the chunk and reopens it, with the same info
-string, at the start of the next; the added lines count against the limit.
+string, at the start of the next; the added lines count against the limit. A cut
+through a table repeats the table's header in the next chunk, for the same reason.
 
 Cuts prefer a paragraph boundary, then a line, then a word, and hard-cut only when a
 single word is longer than the room left. Every chunk records which slice of the source
@@ -20,7 +21,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 Measure = Callable[[str], int]
@@ -38,7 +39,8 @@ class Chunk:
     """One message's worth of Markdown.
 
     ``text == prefix + source[start:end] + suffix``: ``prefix`` reopens a code fence the
-    previous chunk had to close, ``suffix`` closes one this chunk cuts through.
+    previous chunk had to close (or repeats the header of a table it continues),
+    ``suffix`` closes a fence this chunk cuts through.
     """
 
     text: str
@@ -130,6 +132,7 @@ class _Line:
     kind: _Kind
     fence: _Fence | None
     blank: bool
+    table_head: str = ""  # for a table's body rows: its header and delimiter lines
 
 
 def _scan(text: str) -> list[_Line]:
@@ -156,6 +159,38 @@ def _scan(text: str) -> list[_Line]:
         else:
             lines.append(_Line(start, end, _Kind.CODE, fence, blank))
         start = end
+    return _mark_tables(text, lines)
+
+
+_TABLE_DELIMITER = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
+
+
+def _mark_tables(text: str, lines: list[_Line]) -> list[_Line]:
+    """Give each body row of a (GFM) table its header, to repeat when a cut splits it."""
+
+    def content(line: _Line) -> str:
+        return text[line.start : line.end].rstrip("\n").rstrip("\r")
+
+    def is_row(line: _Line) -> bool:
+        return line.kind == _Kind.TEXT and not line.blank and "|" in content(line)
+
+    i = 0
+    while i + 2 < len(lines):
+        head, delimiter = lines[i], lines[i + 1]
+        if (
+            is_row(head)
+            and is_row(delimiter)
+            and _TABLE_DELIMITER.fullmatch(content(delimiter))
+            and text[delimiter.end - 1] == "\n"
+        ):
+            header = text[head.start : delimiter.end]
+            j = i + 2
+            while j < len(lines) and is_row(lines[j]):
+                lines[j] = replace(lines[j], table_head=header)
+                j += 1
+            i = j
+        else:
+            i += 1
     return lines
 
 
@@ -206,6 +241,9 @@ class _Splitter:
         if pos == 0:
             return ""
         line = self.lines[self._line_at(pos)]
+        if line.table_head and pos == line.start:
+            # A table continued without its header would render as loose text.
+            return line.table_head if self.measure(line.table_head) <= self.limit // 4 else ""
         inside = line.kind == _Kind.CODE or (line.kind == _Kind.CLOSE and pos == line.start)
         if not inside or line.fence is None:
             return ""
@@ -258,9 +296,14 @@ class _Splitter:
         return range(last, first - 1, -1)
 
     def _between_lines_ok(self, i: int) -> bool:
-        # Never leave an empty code block behind: not right after an opening fence,
-        # not right before a closing one.
-        return self.lines[i - 1].kind != _Kind.OPEN and self.lines[i].kind != _Kind.CLOSE
+        # Never leave an empty code block behind (not right after an opening fence, not
+        # right before a closing one), nor a table header without rows.
+        before, line = self.lines[i - 1], self.lines[i]
+        return (
+            before.kind != _Kind.OPEN
+            and line.kind != _Kind.CLOSE
+            and not (line.table_head and not before.table_head)
+        )
 
     def _paragraph_cut(self, lowest: int, highest: int) -> int | None:
         for i in self._line_starts_between(lowest, highest):

@@ -42,7 +42,12 @@ def fenced_block(draw: st.DrawFn) -> str:
     return f"{indent}{marker}{draw(info)}\n{body}{indent}{marker}"
 
 
-markdown = st.lists(st.one_of(paragraph, fenced_block()), min_size=1, max_size=8).map("\n\n".join)
+cell = st.text(alphabet="abc 😀", min_size=1, max_size=8)
+table = st.lists(st.tuples(cell, cell), min_size=1, max_size=12).map(
+    lambda rows: "| h1 | h2 |\n|---|:-:|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
+)
+blocks = st.one_of(paragraph, fenced_block(), table)
+markdown = st.lists(blocks, min_size=1, max_size=8).map("\n\n".join)
 limits = st.integers(min_value=40, max_value=300)
 measure_names = st.sampled_from(sorted(MEASURES))
 
@@ -69,6 +74,12 @@ def test_chunks_fit_lose_nothing_and_keep_fences_balanced(text: str, limit: int,
     for chunk in chunks:
         assert measure(chunk.text) <= limit
         assert fence_closer(chunk.text) == "", f"unbalanced fence in {chunk.text!r}"
+        cut_table = chunk.start > 0 and text[chunk.start - 1 : chunk.start + 2] == "\n| "
+        if cut_table and not text[chunk.start :].startswith("| h1"):
+            # A table cut in two: the rest starts with the header again (unless the
+            # header alone would take more than a quarter of the room).
+            header = "| h1 | h2 |\n|---|:-:|\n"
+            assert chunk.prefix == header or measure(header) > limit // 4, chunk
 
 
 @settings(max_examples=200, deadline=None)
@@ -157,6 +168,25 @@ def test_tilde_fence_and_longer_backtick_fences_are_respected() -> None:
         assert fence_closer(chunk.text) == ""
         if chunk.prefix:
             assert chunk.prefix == "````md\n"
+
+
+def test_a_table_cut_in_two_repeats_its_header() -> None:
+    rows = "".join(f"| row {i} | value {i} |\n" for i in range(30))
+    text = f"Sizes:\n\n| name | value |\n| --- | ---: |\n{rows}\nAfter the table."
+    chunks = split_markdown_chunks(text, 150)
+    assert_lossless(text, chunks)
+    continued = [c for c in chunks[1:] if text[c.start : c.start + 5] == "| row"]
+    assert continued, "the table spans several chunks"
+    for chunk in continued:
+        assert chunk.prefix == "| name | value |\n| --- | ---: |\n"
+    for chunk in chunks:
+        assert not chunk.text.endswith("| ---: |\n"), "no header without rows"
+
+
+def test_pipes_outside_a_table_are_just_text() -> None:
+    text = ("a | b\n" * 40) + "| not | a table |\n" * 10
+    chunks = split_markdown_chunks(text, 100)
+    assert all(c.prefix == "" for c in chunks)
 
 
 def test_utf16_counts_astral_characters_twice() -> None:
