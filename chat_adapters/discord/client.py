@@ -1,0 +1,116 @@
+"""discord.py's client, wired the way the bot needs it, with no command logic.
+
+What lives here is what every use of the client shares (the bot, and the surface
+conformance tests): the intents (message content, so messages in a session's thread
+reach Claude; slash commands work without it), mentions off by default, the component
+router that persistent buttons find through ``baton_components``, one outbox per
+channel, and a command tree synced in ``setup_hook``, before the gateway connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+import discord.gateway
+import discord.http
+import structlog
+import yarl
+from discord import app_commands
+
+from chat_adapters.discord.components import DYNAMIC_ITEMS, ComponentRouter, Gate
+from chat_adapters.discord.surface import NO_MENTIONS, DiscordSurface, MessageChannel, Outboxes
+
+log = structlog.get_logger(__name__)
+
+MessageHandler = Callable[[discord.Message], Awaitable[None]]
+
+GUILD_READY_TIMEOUT_S = 0.5
+"""discord.py waits this long after the last GUILD_CREATE before "ready"; the bot is in
+a handful of guilds at most, so the library's 2 s default only delays start-up."""
+
+
+class BatonClient(discord.Client):
+    """See the module doc. ``on_user_message`` gets every message not sent by a bot."""
+
+    def __init__(
+        self,
+        *,
+        gate: Gate,
+        on_user_message: MessageHandler,
+        guild_id: int | None = None,
+        guild_ready_timeout: float = GUILD_READY_TIMEOUT_S,
+    ) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True
+        super().__init__(
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.baton_components = ComponentRouter(gate)
+        self.outboxes = Outboxes()
+        self.tree: app_commands.CommandTree[BatonClient] = app_commands.CommandTree(self)
+        self.guild_id = guild_id
+        self.ready = asyncio.Event()
+        self._on_user_message = on_user_message
+
+    @property
+    def router(self) -> ComponentRouter:
+        return self.baton_components
+
+    def surface(
+        self,
+        channel: MessageChannel,
+        *,
+        requester_id: int | None = None,
+        interaction: discord.Interaction[Any] | None = None,
+    ) -> DiscordSurface:
+        return DiscordSurface(
+            channel,
+            router=self.baton_components,
+            outboxes=self.outboxes,
+            requester_id=requester_id,
+            interaction=interaction,
+        )
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        synced = await self.tree.sync(guild=self.command_guild)
+        log.info("discord.commands_synced", count=len(synced), guild=self.guild_id)
+
+    @property
+    def command_guild(self) -> discord.Object | None:
+        """Where commands live: one guild (shown at once) or global (may take a while)."""
+        return discord.Object(self.guild_id) if self.guild_id is not None else None
+
+    async def on_ready(self) -> None:
+        self.ready.set()
+        user = self.user
+        log.info("discord.ready", user_id=user.id if user else None, guilds=len(self.guilds))
+
+    async def on_resumed(self) -> None:
+        log.info("discord.resumed")
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.webhook_id is not None:
+            return
+        await self._on_user_message(message)
+
+    async def drain(self) -> None:
+        """Wait for every channel's queued sends and edits (callers bound the wait)."""
+        await self.outboxes.drain()
+
+
+def use_endpoints(api_url: str, gateway_url: str) -> None:
+    """Point discord.py at ``DISCORD_API_URL`` / ``DISCORD_GATEWAY_URL``.
+
+    discord.py has no per-client setting for these: every REST call (interaction
+    callbacks and follow-ups included) is built on ``Route.BASE``, and a plain client
+    connects to ``DiscordWebSocket.DEFAULT_GATEWAY``. One process runs one Discord
+    client, so setting the class attributes is enough.
+    """
+    discord.http.Route.BASE = api_url.rstrip("/") + "/v10"
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
