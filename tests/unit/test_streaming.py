@@ -151,6 +151,54 @@ async def test_long_answer_with_tools_arrives_whole_paced_and_finalized_once() -
     assert len(surface.operations) < len(events) / 5
 
 
+async def test_three_turns_on_one_chat_each_keep_the_contract() -> None:
+    """A long answer with tools, a turn interrupted inside a long code block past the
+    limit, and an API error after some text: every turn's text arrives once, in order."""
+    clock = VirtualClock()
+    surface = MemorySurface(TELEGRAM_LIKE, clock=clock)
+    code = "".join(f"line_{i} = {i} * 2\n" for i in range(400))
+    scripts: list[tuple[list[TurnEvent], str, str]] = [
+        (
+            [
+                started(),
+                ToolStarted(tool_use_id="a", name="Grep", input={"pattern": "TODO"}),
+                ToolFinished(tool_use_id="a", name="Grep", is_error=False, output="3 hits"),
+                *deltas(ten_thousand_char_answer()),
+                finished(),
+            ],
+            ten_thousand_char_answer(),
+            "",
+        ),
+        (
+            [started(), *deltas(f"Writing it:\n\n```python\n{code}"), finished("interrupted")],
+            f"Writing it:\n\n```python\n{code}",
+            "⏹ Interrupted",
+        ),
+        (
+            [started(), *deltas("Let me think"), finished("api_error", error="overloaded")],
+            "Let me think",
+            "❌ API error: overloaded",
+        ),
+    ]
+    for events, text, last_status in scripts:
+        before = len(surface.messages)
+        reply = StreamingReply(surface, clock=clock, sleep=clock.sleep)
+        await play(reply, events, clock)
+        mine = surface.messages[before:]
+        assert visible("".join(m.text for m in mine)) == visible(text)
+        assert mine[-1].status == ((last_status,) if last_status else ())
+        assert reply.stats.delivered_ratio == 1.0
+        for message in mine:
+            assert TELEGRAM_LIKE.measure(message.display) <= TELEGRAM_LIKE.max_message_length
+        await clock.advance(5)
+    interrupted = [m for m in surface.messages if "line_" in m.text]
+    assert len(interrupted) >= 2, "the interrupted code block spans messages"
+    assert all(m.text.startswith(("Writing", "```python\n")) for m in interrupted)
+    assert all(live.finalized for live in surface.live_replies)
+    times = [op.at for op in surface.operations]
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(times))
+
+
 async def test_interrupted_turn_keeps_its_text_and_says_so() -> None:
     surface, reply, clock = make()
     await play(
