@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
 from chat_adapters.logs import configure_logging
 from chat_adapters.redaction import Redactor
 from chat_adapters.settings import AppName, Settings
@@ -77,46 +78,89 @@ async def open_database(settings: Settings) -> Database:
     return await Database.open(settings.data_dir / "baton.sqlite3")
 
 
-AppRunner = Callable[[Core, Database, asyncio.Event], Awaitable[None]]
+def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
+    settings = core.settings
+    policy = ChatPolicy(
+        allowed_users=settings.allowed_users,
+        verbosity=settings.verbosity,
+        model=settings.model,
+        permission_mode=settings.permission_mode,
+        allow_bypass=settings.allow_bypass,
+        approval_timeout_s=settings.approval_timeout_s,
+    )
+    return ChatDispatcher(
+        runner=core.runner,
+        catalog=core.catalog,
+        roots=core.roots,
+        database=database,
+        policy=policy,
+        redactor=core.redactor,
+        inbox_dir=settings.data_dir / "inbox",
+    )
 
 
-def _app_runner(app: AppName) -> AppRunner:
+AppRunner = Callable[[ChatDispatcher, asyncio.Event], Awaitable[None]]
+
+
+def _app_runner(app: AppName, settings: Settings) -> AppRunner:
     """Import an app only when it is configured, so one broken app never stops the other."""
     if app == "telegram":
-        from chat_adapters.telegram.bot import run_telegram
+        from chat_adapters.telegram.bot import TelegramConfig, run_telegram
 
-        return run_telegram
-    from chat_adapters.discord.bot import run_discord
+        assert settings.telegram_bot_token is not None
+        telegram = TelegramConfig(
+            token=settings.telegram_bot_token.get_secret_value(),
+            api_url=settings.telegram_api_url.rstrip("/"),
+        )
+        return lambda dispatcher, stopping: run_telegram(dispatcher, telegram, stopping)
+    from chat_adapters.discord.bot import DiscordConfig, run_discord
 
-    return run_discord
+    assert settings.discord_bot_token is not None
+    discord = DiscordConfig(
+        token=settings.discord_bot_token.get_secret_value(),
+        api_url=settings.discord_api_url.rstrip("/"),
+        gateway_url=settings.discord_gateway_url,
+        guild_id=settings.discord_guild_id,
+    )
+    return lambda dispatcher, stopping: run_discord(dispatcher, discord, stopping)
 
 
-async def run_apps(settings: Settings, apps: tuple[AppName, ...]) -> None:
-    """Run every configured app in one event loop until SIGINT/SIGTERM."""
+async def serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio.Event) -> None:
+    """Run the given apps in this event loop, sharing one session layer, until ``stopping``."""
     core = build_core(settings)
     database = await open_database(settings)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stopping.set)
+    dispatcher = build_dispatcher(core, database)
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
     try:
         async with asyncio.TaskGroup() as group:
             for app in apps:
-                group.create_task(_supervise(app, core, database, stopping), name=app)
+                runner = _app_runner(app, settings)
+                group.create_task(_supervise(app, runner, dispatcher, stopping), name=app)
     finally:
+        await dispatcher.aclose()
         await core.runner.aclose()
         await database.close()
         log.info("baton.stopped")
 
 
-async def _supervise(app: AppName, core: Core, database: Database, stopping: asyncio.Event) -> None:
+async def run_apps(settings: Settings, apps: tuple[AppName, ...]) -> None:
+    """`baton run`: serve until SIGINT/SIGTERM, then stop cleanly."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stopping.set)
+    await serve(settings, apps, stopping)
+
+
+async def _supervise(
+    app: AppName, runner: AppRunner, dispatcher: ChatDispatcher, stopping: asyncio.Event
+) -> None:
     """Keep one app running; a crash restarts it with backoff and never touches the other."""
     delay = 1.0
     while not stopping.is_set():
         try:
-            await _app_runner(app)(core, database, stopping)
+            await runner(dispatcher, stopping)
             return
         except Exception:
             log.exception("baton.app_crashed", app=app, restart_in_s=delay)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypeAlias
+
+PermissionMode: TypeAlias = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
+"""Claude Code's permission modes a chat may choose (``/mode``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from typing import TypeVar
 
 import structlog
 
-from session_core.approvals import Approver
+from session_core.approvals import Approver, PermissionMode
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome, find_transcript, is_safe_session_id
 from session_core.client_pool import ClientPool
@@ -183,6 +183,7 @@ class TurnRunner:
         approver: Approver | None = None,
         model: str | None = None,
         fork: bool = False,
+        permission_mode: PermissionMode | None = None,
     ) -> AsyncGenerator[TurnEvent, None]:
         """Run one turn; TurnStarted first, TurnFinished last, nothing raised.
 
@@ -226,6 +227,7 @@ class TurnRunner:
                     fork=fork,
                     model=turn_model,
                     with_approvals=use_approver is not None,
+                    permission_mode=permission_mode,
                 )
             except _OpenFailed as failed:
                 log.warning("turn_not_started", session_id=failed.session_id, reason=failed.reason)
@@ -313,12 +315,13 @@ class TurnRunner:
         fork: bool,
         model: str | None,
         with_approvals: bool,
+        permission_mode: PermissionMode | None = None,
     ) -> _Opened:
         failure: ResumeFailure | None = None
         sid = target.session_id
         if sid is not None:
             if not fork:
-                reused = await self._reuse(sid, with_approvals)
+                reused = await self._reuse(sid, with_approvals, permission_mode)
                 if reused is not None:
                     return _Opened(reused, sid, reused.cwd, True, None)
             try:
@@ -331,6 +334,7 @@ class TurnRunner:
                     fork=fork,
                     model=model,
                     with_approvals=with_approvals,
+                    permission_mode=permission_mode,
                 )
                 connection = await self._connect(options)
                 connection.cost_baseline = await asyncio.to_thread(self._session_cost, sid)
@@ -342,7 +346,11 @@ class TurnRunner:
                     raise _OpenFailed(sid, target.cwd, exc.reason, failure) from exc
         fresh_id = new_id or str(uuid.uuid4())
         options = self._options(
-            target.workdir, session_id=fresh_id, model=model, with_approvals=with_approvals
+            target.workdir,
+            session_id=fresh_id,
+            model=model,
+            with_approvals=with_approvals,
+            permission_mode=permission_mode,
         )
         try:
             connection = await self._connect(options)
@@ -359,6 +367,7 @@ class TurnRunner:
         fork: bool = False,
         model: str | None,
         with_approvals: bool,
+        permission_mode: PermissionMode | None = None,
     ) -> TurnOptions:
         return TurnOptions(
             cwd=cwd,
@@ -370,6 +379,7 @@ class TurnRunner:
             max_turns=self._max_turns,
             max_budget_usd=self._max_budget_usd,
             with_approvals=with_approvals,
+            permission_mode=permission_mode,
         )
 
     async def _connect(self, options: TurnOptions) -> ClaudeConnection:
@@ -383,7 +393,9 @@ class TurnRunner:
             raise
         return connection
 
-    async def _reuse(self, session_id: str, with_approvals: bool) -> ClaudeConnection | None:
+    async def _reuse(
+        self, session_id: str, with_approvals: bool, permission_mode: PermissionMode | None = None
+    ) -> ClaudeConnection | None:
         """The session's live connection, unless someone else moved the session on."""
         connection = self._pool.take(session_id)
         if connection is None:
@@ -395,6 +407,11 @@ class TurnRunner:
             self._transcript_mark, session_id, connection.cwd
         ):
             why = "transcript changed elsewhere"
+        if why is None and permission_mode and connection.permission_mode != permission_mode:
+            try:
+                await connection.set_permission_mode(permission_mode)
+            except DoorError as exc:
+                why = f"permission mode not switched: {exc.reason}"
         if why is None:
             return connection
         log.info("live_client_dropped", session_id=session_id, reason=why)

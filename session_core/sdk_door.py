@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -38,7 +41,7 @@ from claude_agent_sdk import (
 )
 from claude_agent_sdk.types import SystemPromptPreset
 
-from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver
+from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver, PermissionMode
 from session_core.events import (
     Outcome,
     TextDelta,
@@ -79,6 +82,7 @@ class TurnOptions:
     max_turns: int | None = None
     max_budget_usd: float | None = None
     with_approvals: bool = False
+    permission_mode: PermissionMode | None = None
 
 
 def build_options(
@@ -89,6 +93,10 @@ def build_options(
 ) -> ClaudeAgentOptions:
     """``ClaudeAgentOptions`` for one connection: partial messages on, our entrypoint."""
     env = {**turn.env, "CLAUDE_CODE_ENTRYPOINT": ENTRYPOINT}
+    if turn.permission_mode == "bypassPermissions" and _is_root():
+        # The CLI refuses to skip permissions as root unless told it is sandboxed;
+        # the operator allowed bypass explicitly (BATON_ALLOW_BYPASS).
+        env["IS_SANDBOX"] = "1"
     return ClaudeAgentOptions(
         cwd=turn.cwd,
         env=env,
@@ -103,7 +111,12 @@ def build_options(
         system_prompt=_SYSTEM_PROMPT,
         can_use_tool=can_use_tool,
         stderr=stderr,
+        permission_mode=turn.permission_mode,
     )
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 # translation -----------------------------------------------------------------------
@@ -334,6 +347,7 @@ class ClaudeConnection:
         self.session_id: str | None = options.session_id or options.resume
         self.cwd = options.cwd
         self.model = options.model
+        self.permission_mode: PermissionMode | None = options.permission_mode
         self.approver: Approver | None = None
         self.turns = 0
         self.transcript_mark: tuple[int, int] | None = None
@@ -361,6 +375,13 @@ class ClaudeConnection:
             await self._client.connect()
         except Exception as exc:
             raise DoorError(error_reason(exc, self.stderr_tail())) from exc
+
+    async def set_permission_mode(self, mode: PermissionMode) -> None:
+        try:
+            await self._client.set_permission_mode(mode)
+        except Exception as exc:
+            raise DoorError(error_reason(exc, self.stderr_tail())) from exc
+        self.permission_mode = mode
 
     async def set_model(self, model: str | None) -> None:
         try:
@@ -451,3 +472,26 @@ class ClaudeConnection:
             updated = dict(decision.updated_input) if decision.updated_input is not None else None
             return PermissionResultAllow(updated_input=updated)
         return PermissionResultDeny(message=decision.message, interrupt=decision.interrupt)
+
+
+def cli_path() -> Path:
+    """The Claude Code CLI bundled in the pinned claude-agent-sdk wheel."""
+    import claude_agent_sdk
+
+    return Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
+
+
+def cli_version(timeout_s: float = 20.0) -> str | None:
+    """``claude --version`` of the bundled CLI, or None when it does not answer."""
+    try:
+        done = subprocess.run(
+            [str(cli_path()), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+            env={**os.environ, "DISABLE_AUTOUPDATER": "1"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None

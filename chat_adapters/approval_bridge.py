@@ -1,0 +1,171 @@
+"""Claude Code's permission callback, answered from a chat.
+
+Tool approvals, AskUserQuestion and ExitPlanMode all arrive as ``can_use_tool`` calls;
+each becomes one :class:`ChoicePrompt` on the chat's surface. "Allow for this session"
+is remembered per session (a tool, or a Bash command prefix), so the next matching call
+runs without asking. Anything unanswered is denied: an unattended phone fails closed.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import structlog
+
+from chat_adapters.choices import (
+    ALLOW_ONCE,
+    ALLOW_SESSION,
+    APPROVE_PLAN,
+    SKIP_QUESTION,
+    ChoicePrompt,
+    ask_user_question_prompts,
+    plan_approval_prompt,
+    tool_approval_prompt,
+)
+from chat_adapters.redaction import Redactor
+from chat_adapters.surface import Surface
+from session_core.approvals import ApprovalDecision, ApprovalRequest
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRule:
+    """An "allow for this session": a whole tool, or Bash commands with this prefix."""
+
+    tool: str
+    prefix: str | None = None
+
+    def matches(self, tool: str, tool_input: Mapping[str, Any]) -> bool:
+        if tool != self.tool:
+            return False
+        if self.prefix is None:
+            return True
+        command = str(tool_input.get("command", "")).strip()
+        return command == self.prefix or command.startswith(self.prefix + " ")
+
+
+def bash_prefix(command: str) -> str | None:
+    """The first one or two words of a simple command (``git status``), or None when the
+    command chains, pipes or redirects, where a prefix would allow more than it says."""
+    if any(token in command for token in ("&&", "||", ";", "|", ">", "<", "`", "$(", "\n")):
+        return None
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if not words:
+        return None
+    keep = 2 if len(words) > 1 and not words[1].startswith("-") else 1
+    return " ".join(words[:keep])
+
+
+@dataclass
+class SessionRules:
+    """Per-session allow rules, in memory: a restart asks again, which is the safe side."""
+
+    rules: dict[str, list[SessionRule]] = field(default_factory=dict)
+
+    def allows(self, session_id: str, tool: str, tool_input: Mapping[str, Any]) -> bool:
+        return any(rule.matches(tool, tool_input) for rule in self.rules.get(session_id, ()))
+
+    def add(self, session_id: str, rule: SessionRule) -> None:
+        self.rules.setdefault(session_id, []).append(rule)
+
+
+@dataclass
+class ChatApprover:
+    """An ``Approver`` for one turn on one surface."""
+
+    surface: Surface
+    directory: str
+    rules: SessionRules
+    redactor: Redactor
+    timeout_s: float
+    mention: str = ""
+    plans: dict[str, str] = field(default_factory=dict)
+    """ExitPlanMode's plan by tool_use_id: the callback gets an empty input, but the
+    streamed tool call carries the plan, so the turn loop records it here."""
+
+    async def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
+        try:
+            if request.tool_name == "AskUserQuestion":
+                return await self._questions(request)
+            if request.tool_name == "ExitPlanMode":
+                return await self._plan(request)
+            return await self._tool(request)
+        except Exception:
+            log.exception("approval_failed", tool=request.tool_name)
+            return ApprovalDecision.denied("The approval could not be shown in the chat.")
+
+    async def _tool(self, request: ApprovalRequest) -> ApprovalDecision:
+        if self.rules.allows(request.session_id, request.tool_name, request.tool_input):
+            return ApprovalDecision.allowed()
+        prefix = None
+        if request.tool_name == "Bash":
+            prefix = bash_prefix(str(request.tool_input.get("command", "")))
+        prompt = tool_approval_prompt(
+            request.tool_name,
+            request.tool_input,
+            directory=self.directory,
+            reason=request.reason,
+            session_scope=prefix,
+            timeout_s=self.timeout_s,
+            redact=self.redactor,
+        )
+        if self.mention:
+            prompt = _mentioning(prompt, self.mention)
+        answer = await self.surface.ask_choice(prompt)
+        if answer.timed_out:
+            return ApprovalDecision.denied("No answer from the chat in time; the tool was denied.")
+        if answer.choice_id == ALLOW_ONCE:
+            return ApprovalDecision.allowed()
+        if answer.choice_id == ALLOW_SESSION:
+            self.rules.add(request.session_id, SessionRule(request.tool_name, prefix))
+            return ApprovalDecision.allowed()
+        return ApprovalDecision.denied("The user denied this tool call from the chat.")
+
+    async def _questions(self, request: ApprovalRequest) -> ApprovalDecision:
+        answers: dict[str, str] = {}
+        raw = request.tool_input.get("questions")
+        questions = raw if isinstance(raw, list) else []
+        for item, prompt in zip(
+            questions,
+            ask_user_question_prompts(request.tool_input, timeout_s=self.timeout_s),
+            strict=False,
+        ):
+            if self.mention:
+                prompt = _mentioning(prompt, self.mention)
+            answer = await self.surface.ask_choice(prompt)
+            question = str(item.get("question", "")) if isinstance(item, Mapping) else ""
+            if answer.text is not None:
+                answers[question] = answer.text
+            elif answer.choice_id and answer.choice_id != SKIP_QUESTION:
+                index = int(answer.choice_id) - 1
+                options = item.get("options", []) if isinstance(item, Mapping) else []
+                option = options[index] if 0 <= index < len(options) else {}
+                label = option.get("label") if isinstance(option, Mapping) else option
+                answers[question] = str(label or prompt.option(answer.choice_id).label)
+        return ApprovalDecision.allowed({**request.tool_input, "answers": answers})
+
+    async def _plan(self, request: ApprovalRequest) -> ApprovalDecision:
+        plan = str(request.tool_input.get("plan") or "")
+        if not plan and request.tool_use_id:
+            plan = self.plans.get(request.tool_use_id, "")
+        if not plan and self.plans:
+            plan = list(self.plans.values())[-1]
+        prompt = plan_approval_prompt(plan or "(the plan was not shown)", timeout_s=self.timeout_s)
+        if self.mention:
+            prompt = _mentioning(prompt, self.mention)
+        answer = await self.surface.ask_choice(prompt)
+        if answer.choice_id == APPROVE_PLAN and not answer.timed_out:
+            return ApprovalDecision.allowed()
+        return ApprovalDecision.denied("The user wants to keep planning; revise the plan.")
+
+
+def _mentioning(prompt: ChoicePrompt, mention: str) -> ChoicePrompt:
+    """Lead the prompt with a mention, so the requester's phone notifies."""
+    return replace(prompt, body=f"{mention}\n{prompt.body}" if prompt.body else mention)

@@ -1,0 +1,741 @@
+"""The shared command layer: every app's messages, commands and picks, handled once.
+
+An adapter turns an update into ``authorize`` + ``on_text`` / ``on_command`` with a
+:class:`~chat_adapters.surface.Surface` for the chat it came from. Here a chat's
+*binding* (its directory, plus a pinned session or "follow the newest session there")
+picks the session, prompts queue per chat in the order they were sent, and each turn
+streams back through one :class:`~chat_adapters.streaming.StreamingReply`. Nothing here
+knows which app it serves: differences are data on the surface's capabilities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import structlog
+
+from chat_adapters.approval_bridge import ChatApprover, SessionRules
+from chat_adapters.choices import Choice, ChoicePrompt
+from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
+from chat_adapters.redaction import Redactor
+from chat_adapters.relative_time import ago
+from chat_adapters.session_views import (
+    continuing_notice,
+    handoff_text,
+    help_text,
+    one_line,
+    preview_lines,
+    resumed_text,
+    session_label,
+    short_id,
+)
+from chat_adapters.streaming import StreamingReply
+from chat_adapters.surface import Surface
+from session_core.approvals import PermissionMode
+from session_core.catalog import AmbiguousSession, SessionCatalog, SessionSummary, UnknownSession
+from session_core.events import ToolStarted, TurnFinished, TurnStarted
+from session_core.roots import ApprovedRoots, OutsideRoots
+from session_core.runner import TurnRunner
+from storage import ChatKey, ChatPreferences, Database
+
+log = structlog.get_logger(__name__)
+
+AppName = Literal["telegram", "discord"]
+PAGE_SIZE = 6
+PICKER_TIMEOUT_S = 600.0
+_CANCEL, _NEW, _MORE, _FORK, _CONTINUE = "cancel", "new", "more", "fork", "continue"
+_MODES = {"default": "default", "acceptedits": "acceptEdits", "plan": "plan"}
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    app: AppName
+    user_id: str
+    display_name: str = ""
+    mention: str = ""
+    """How to mention them so their phone notifies (Discord ``<@id>``); may be empty."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    kind: Literal["image", "document"]
+    file_name: str
+    data: bytes
+    media_type: str
+
+
+@runtime_checkable
+class ThreadOpener(Protocol):
+    """A surface that can start a thread for a session (Discord)."""
+
+    async def open_thread(self, title: str) -> tuple[Surface, ChatKey]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChatPolicy:
+    """What the settings say about chats, handed in explicitly."""
+
+    allowed_users: frozenset[tuple[str, str]]
+    verbosity: int = 1
+    model: str | None = None
+    permission_mode: str = "default"
+    allow_bypass: bool = False
+    approval_timeout_s: float = 300.0
+
+
+@dataclass
+class _Job:
+    surface: Surface
+    sender: Sender
+    text: str
+    attachments: Sequence[Attachment]
+
+
+@dataclass
+class _ChatLine:
+    """One chat's queue of prompts and the turn it runs now."""
+
+    queue: asyncio.Queue[_Job] = field(default_factory=asyncio.Queue)
+    worker: asyncio.Task[None] | None = None
+    running: bool = False
+    session_id: str | None = None
+    approver: ChatApprover | None = None
+
+
+class ChatDispatcher:
+    refusal_text = "Sorry, you are not allowed to use this bot. This attempt was logged."
+
+    def __init__(
+        self,
+        *,
+        runner: TurnRunner,
+        catalog: SessionCatalog,
+        roots: ApprovedRoots,
+        database: Database,
+        policy: ChatPolicy,
+        redactor: Redactor | None = None,
+        inbox_dir: Path,
+    ) -> None:
+        self.runner = runner
+        self.catalog = catalog
+        self.roots = roots
+        self.db = database
+        self.policy = policy
+        self.redactor = redactor or Redactor()
+        self.inbox_dir = inbox_dir
+        self._lines: dict[ChatKey, _ChatLine] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._holders: dict[str, str] = {}
+        self._rules = SessionRules()
+
+    # -- what adapters call ------------------------------------------------------------
+
+    async def authorize(self, sender: Sender, chat: ChatKey, action: str) -> bool:
+        allowed = (sender.app, sender.user_id) in self.policy.allowed_users
+        await self.db.audit.record(
+            app=sender.app,
+            user_id=sender.user_id,
+            chat_id=_chat_text(chat),
+            action=action,
+            allowed=allowed,
+            detail=self.redactor(action)[:200],
+        )
+        if not allowed:
+            log.warning("refused", app=sender.app, user_id=sender.user_id, action=action[:40])
+        return allowed
+
+    def is_allowed(self, sender: Sender) -> bool:
+        return (sender.app, sender.user_id) in self.policy.allowed_users
+
+    async def on_text(
+        self,
+        surface: Surface,
+        chat: ChatKey,
+        sender: Sender,
+        text: str,
+        attachments: Sequence[Attachment] = (),
+    ) -> None:
+        """Queue a prompt for the chat's session; acknowledge when it has to wait."""
+        if not self.is_allowed(sender):
+            return
+        if not text.strip() and not attachments:
+            return
+        line = self._lines.setdefault(chat, _ChatLine())
+        ahead = line.queue.qsize() + (1 if line.running else 0)
+        line.queue.put_nowait(_Job(surface, sender, text, attachments))
+        if line.worker is None or line.worker.done():
+            line.worker = asyncio.create_task(self._work(chat, line), name=f"chat:{chat}")
+        if ahead:
+            plural = "s" if ahead > 1 else ""
+            await surface.send_text(
+                f"⏳ Queued: runs after {ahead} earlier message{plural}. /stop interrupts."
+            )
+
+    async def on_command(
+        self, surface: Surface, chat: ChatKey, sender: Sender, name: str, args: str
+    ) -> None:
+        """Handle any command; long interactions continue in the background."""
+        if not self.is_allowed(sender):
+            return
+        spec = COMMANDS_BY_NAME.get(name)
+        if spec is None or not spec.available_in(sender.app):
+            await surface.send_text(
+                f"Unknown command /{one_line(name, 40)}. Send /help for the list."
+            )
+            return
+        handler = getattr(self, f"_cmd_{name}")
+        try:
+            await handler(surface, chat, sender, args.strip())
+        except (OutsideRoots, UnknownSession, AmbiguousSession, ValueError) as exc:
+            await surface.send_text(f"⚠️ {self.redactor(str(exc))}")
+
+    async def complete(
+        self, chat: ChatKey, option: Completion, value: str
+    ) -> list[tuple[str, str]]:
+        """Autocomplete choices (label, value), at most 25."""
+        needle = value.strip().casefold()
+        if option == "session":
+            prefs = await self.db.preferences.get(chat)
+            found = await asyncio.to_thread(
+                self.catalog.list, directory=self._directory(prefs), limit=200
+            )
+            now = datetime.now(UTC)
+            return [
+                (one_line(f"{short_id(s.session_id)} · {session_label(s, now)}", 100), s.session_id)
+                for s in found
+                if s.has_transcript
+                and (
+                    not needle
+                    or s.session_id.startswith(needle)
+                    or needle in s.first_prompt.casefold()
+                )
+            ][:25]
+        dirs = await asyncio.to_thread(self._directories)
+        return [(one_line(str(d), 100), str(d)) for d in dirs if needle in str(d).casefold()][:25]
+
+    async def aclose(self) -> None:
+        for line in self._lines.values():
+            if line.running and line.session_id:
+                await self.runner.interrupt(line.session_id)
+        tasks = [*self._tasks, *(line.worker for line in self._lines.values() if line.worker)]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- turns -------------------------------------------------------------------------
+
+    async def _work(self, chat: ChatKey, line: _ChatLine) -> None:
+        while not line.queue.empty():
+            job = line.queue.get_nowait()
+            line.running = True
+            try:
+                await self._turn(chat, line, job)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("turn_crashed", chat=_chat_text(chat))
+                with contextlib.suppress(Exception):
+                    await job.surface.send_text(
+                        f"❌ {self.redactor(str(exc)) or type(exc).__name__}"
+                    )
+            finally:
+                line.running = False
+                line.session_id = None
+                line.approver = None
+
+    async def _turn(self, chat: ChatKey, line: _ChatLine, job: _Job) -> None:
+        surface, sender = job.surface, job.sender
+        prefs = await self.db.preferences.get(chat)
+        directory = self._directory(prefs)
+        self.roots.check(directory)
+        session_id: str | None = None
+        fork = False
+        if not prefs.force_new:
+            summary = await self._bound_session(prefs, directory)
+            if summary is not None:
+                if prefs.follows_latest and summary.session_id != prefs.last_seen_session_id:
+                    doors = [d.door for d in await self.db.doors.doors(summary.session_id)]
+                    await surface.send_text(continuing_notice(summary, doors, datetime.now(UTC)))
+                self.roots.check(summary.project)
+                decision = await self._terminal_check(surface, summary)
+                if decision == _CANCEL:
+                    await surface.send_text("Cancelled: nothing was sent to Claude.")
+                    return
+                fork = decision == _FORK
+                session_id = summary.session_id
+        if session_id and self.runner.busy(session_id):
+            holder = self._holders.get(session_id, "another door")
+            await surface.send_text(
+                f"⏳ Session `{short_id(session_id)}` is busy ({holder}); waiting."
+            )
+        prompt = await self._with_attachments(job.text, job.attachments)
+        approver = ChatApprover(
+            surface=surface,
+            directory=str(directory),
+            rules=self._rules,
+            redactor=self.redactor,
+            timeout_s=self.policy.approval_timeout_s,
+            mention=sender.mention,
+        )
+        line.approver = approver
+        reply = StreamingReply(
+            surface,
+            verbosity=prefs.verbosity if prefs.verbosity is not None else self.policy.verbosity,
+            on_stop=lambda: self._stop(line),
+        )
+        finished: TurnFinished | None = None
+        events = self.runner.stream_turn(
+            prompt,
+            directory,
+            f"{sender.app}:{sender.user_id}",
+            session_id=session_id,
+            force_new=prefs.force_new,
+            approver=approver,
+            model=prefs.model or self.policy.model,
+            fork=fork,
+            permission_mode=_permission_mode(prefs.permission_mode or self.policy.permission_mode),
+        )
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if isinstance(event, TurnStarted):
+                    line.session_id = event.session_id
+                    self._holders[event.session_id] = f"{sender.app} chat"
+                    if event.resume_failure is not None:
+                        failure = event.resume_failure
+                        await surface.send_text(
+                            f"⚠️ Could not resume session `{short_id(failure.session_id)}`: "
+                            f"{self.redactor(failure.reason)}\nStarted a new session "
+                            f"`{short_id(event.session_id)}` instead."
+                        )
+                elif isinstance(event, ToolStarted) and event.name == "ExitPlanMode":
+                    approver.plans[event.tool_use_id] = str(event.input.get("plan", ""))
+                elif isinstance(event, TurnFinished):
+                    finished = event
+                await reply.handle(event)
+        if finished is None:
+            return
+        self._holders.pop(finished.session_id, None)
+        await self._after_turn(chat, sender, prefs, finished)
+
+    async def _after_turn(
+        self, chat: ChatKey, sender: Sender, prefs: ChatPreferences, finished: TurnFinished
+    ) -> None:
+        if not finished.session_id:
+            return
+        await self.db.usage.record(
+            app=sender.app,
+            chat_id=_chat_text(chat),
+            user_id=sender.user_id,
+            session_id=finished.session_id,
+            outcome=finished.outcome,
+            cost_usd=finished.cost_usd,
+            input_tokens=finished.usage.input_tokens,
+            output_tokens=finished.usage.output_tokens,
+            cache_read_tokens=finished.usage.cache_read_input_tokens,
+            cache_creation_tokens=finished.usage.cache_creation_input_tokens,
+            duration_ms=finished.duration_ms,
+        )
+        await self.db.doors.touch(finished.session_id, sender.app)
+        changes: dict[str, object] = {"last_seen_session_id": finished.session_id}
+        if prefs.force_new:
+            changes["force_new"] = False
+        if prefs.pinned_session_id and prefs.pinned_session_id != finished.session_id:
+            changes["pinned_session_id"] = finished.session_id  # a fork or a fresh fallback
+        await self.db.preferences.update(chat, **changes)
+
+    async def _bound_session(
+        self, prefs: ChatPreferences, directory: Path
+    ) -> SessionSummary | None:
+        if prefs.pinned_session_id:
+            summary = await asyncio.to_thread(self.catalog.get, prefs.pinned_session_id)
+            if summary is not None:
+                return summary
+            # A pinned session the catalog no longer knows: the runner reports the failure.
+            return SessionSummary(
+                session_id=prefs.pinned_session_id,
+                project=str(directory),
+                first_prompt="",
+                last_prompt="",
+                last_activity=datetime.now(UTC),
+                prompt_count=0,
+                has_transcript=False,
+                live=None,
+            )
+        return await asyncio.to_thread(self.catalog.newest_resumable, directory)
+
+    async def _terminal_check(self, surface: Surface, summary: SessionSummary) -> str:
+        """Ask before a second writer joins a session a terminal holds open."""
+        live = summary.live
+        if live is None:
+            return _CONTINUE
+        started = (
+            datetime.fromtimestamp(live.started_at_ms / 1000, tz=UTC)
+            if live.started_at_ms
+            else None
+        )
+        since = f", started {ago(started)}" if started else ""
+        prompt = ChoicePrompt(
+            title=f"Session {short_id(summary.session_id)} is open in a terminal",
+            body=(
+                f"A `claude` process (pid {live.pid}{since}) holds this session. Two writers "
+                "on one transcript can lose turns.\n*Fork* continues in a copy; *Continue "
+                "anyway* writes to the same session."
+            ),
+            options=(
+                Choice(_FORK, "Fork", "primary"),
+                Choice(_CONTINUE, "Continue anyway", "danger"),
+                Choice(_CANCEL, "Cancel", "secondary"),
+            ),
+            timeout_choice=_CANCEL,
+            timeout_s=self.policy.approval_timeout_s,
+        )
+        answer = await surface.ask_choice(prompt)
+        return answer.choice_id or _CANCEL
+
+    async def _with_attachments(self, text: str, attachments: Sequence[Attachment]) -> str:
+        if not attachments:
+            return text
+        self.inbox_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        notes = []
+        for item in attachments:
+            name = re.sub(r"[^\w.\-]+", "_", os.path.basename(item.file_name)) or "file"
+            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            path = self.inbox_dir / f"{stamp}-{name}"
+            await asyncio.to_thread(path.write_bytes, item.data)
+            what = "an image" if item.kind == "image" else "a file"
+            notes.append(f"[The user attached {what}, saved at {path} ({item.media_type}).]")
+        return "\n".join([text.strip(), *notes]).strip()
+
+    async def _stop(self, line: _ChatLine) -> None:
+        if line.session_id:
+            await self.runner.interrupt(line.session_id)
+
+    # -- commands ----------------------------------------------------------------------
+
+    async def _cmd_start(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        await self._cmd_help(surface, chat, sender, args)
+
+    async def _cmd_help(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        prefs = await self.db.preferences.get(chat)
+        await surface.send_text(help_text(commands_for(sender.app), await self._where(prefs)))
+
+    async def _cmd_ask(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        if not args:
+            await surface.send_text("Usage: /ask <prompt>")
+            return
+        await self.on_text(surface, chat, sender, args)
+
+    async def _cmd_sessions(
+        self, surface: Surface, chat: ChatKey, sender: Sender, args: str
+    ) -> None:
+        self._spawn(self._session_picker(surface, chat))
+
+    async def _session_picker(self, surface: Surface, chat: ChatKey) -> None:
+        prefs = await self.db.preferences.get(chat)
+        directory = self._directory(prefs)
+        found = [
+            s
+            for s in await asyncio.to_thread(self.catalog.list, directory=directory, limit=200)
+            if s.has_transcript
+        ]
+        page = 0
+        while True:
+            shown = found[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+            now = datetime.now(UTC)
+            options = [Choice(str(i), session_label(s, now)) for i, s in enumerate(shown)]
+            options.append(Choice(_NEW, "➕ New session", "primary"))
+            if (page + 1) * PAGE_SIZE < len(found):
+                options.append(Choice(_MORE, "Older ›"))
+            options.append(Choice(_CANCEL, "Close"))
+            title = f"Sessions in {directory}" + (f" (page {page + 1})" if page else "")
+            body = "" if found else "No sessions here yet. Send a message to start one."
+            answer = await surface.ask_choice(
+                ChoicePrompt(
+                    title=title,
+                    body=body
+                    + ("\n🖥 = open in a terminal now." if any(s.live for s in shown) else ""),
+                    options=tuple(options),
+                    timeout_choice=_CANCEL,
+                    timeout_s=PICKER_TIMEOUT_S,
+                )
+            )
+            choice = answer.choice_id
+            if choice == _MORE:
+                page += 1
+                continue
+            if choice == _NEW:
+                await self._start_new(surface, chat)
+            elif choice not in (None, _CANCEL):
+                await self._pin(surface, chat, shown[int(choice)])
+            return
+
+    async def _cmd_resume(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        if not args:
+            await surface.send_text(
+                "Usage: /resume <session id or prefix> (or pick one in /sessions)"
+            )
+            return
+        summary = await asyncio.to_thread(self.catalog.resolve, args.split()[0])
+        if not summary.has_transcript:
+            await surface.send_text(
+                f"Session `{short_id(summary.session_id)}` cannot be resumed: "
+                "its transcript is gone."
+            )
+            return
+        await self._pin(surface, chat, summary)
+
+    async def _pin(self, surface: Surface, chat: ChatKey, summary: SessionSummary) -> None:
+        project = self.roots.check(summary.project)
+        preview = await asyncio.to_thread(self.catalog.preview, summary.session_id, 4)
+        target, key = await self._session_home(surface, chat, summary.first_prompt)
+        await self.db.preferences.update(
+            key,
+            directory=str(project),
+            pinned_session_id=summary.session_id,
+            force_new=False,
+            last_seen_session_id=summary.session_id,
+        )
+        await target.send_text(resumed_text(summary, preview))
+
+    async def _cmd_new(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        await self._start_new(surface, chat)
+
+    async def _start_new(self, surface: Surface, chat: ChatKey) -> None:
+        prefs = await self.db.preferences.get(chat)
+        target, key = await self._session_home(surface, chat, "New session")
+        await self.db.preferences.update(
+            key, directory=str(self._directory(prefs)), pinned_session_id=None, force_new=True
+        )
+        await target.send_text(
+            f"🆕 Your next message starts a new session in `{self._directory(prefs)}`."
+        )
+
+    async def _session_home(
+        self, surface: Surface, chat: ChatKey, title: str
+    ) -> tuple[Surface, ChatKey]:
+        """Where a picked session lives: a new thread where the app has threads."""
+        if (
+            surface.capabilities.has_threads
+            and not chat.thread_id
+            and isinstance(surface, ThreadOpener)
+        ):
+            thread, key = await surface.open_thread(one_line(title or "Claude session", 90))
+            return thread, key
+        return surface, chat
+
+    async def _cmd_cd(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        prefs = await self.db.preferences.get(chat)
+        if not args:
+            self._spawn(self._directory_picker(surface, chat, prefs))
+            return
+        target = self.roots.resolve(args, base=self._directory(prefs))
+        await self._change_directory(surface, chat, target)
+
+    async def _directory_picker(
+        self, surface: Surface, chat: ChatKey, prefs: ChatPreferences
+    ) -> None:
+        dirs = (await asyncio.to_thread(self._directories))[:20]
+        options = [Choice(str(i), one_line(self._pretty_dir(d), 60)) for i, d in enumerate(dirs)]
+        options.append(Choice(_CANCEL, "Cancel"))
+        answer = await surface.ask_choice(
+            ChoicePrompt(
+                title=f"Directory (now {self._directory(prefs)})",
+                options=tuple(options),
+                timeout_choice=_CANCEL,
+                timeout_s=PICKER_TIMEOUT_S,
+            )
+        )
+        if answer.choice_id not in (None, _CANCEL):
+            await self._change_directory(surface, chat, dirs[int(answer.choice_id)])
+
+    async def _change_directory(self, surface: Surface, chat: ChatKey, target: Path) -> None:
+        await self.db.preferences.update(
+            chat, directory=str(target), pinned_session_id=None, force_new=False
+        )
+        newest = await asyncio.to_thread(self.catalog.newest_resumable, target)
+        follow = (
+            f"Following its newest session: “{one_line(newest.first_prompt, 60)}” "
+            f"(`{short_id(newest.session_id)}`, {ago(newest.last_activity)})."
+            if newest
+            else "No sessions there yet: your next message starts one."
+        )
+        await surface.send_text(f"📁 Directory: `{target}`\n{follow}")
+
+    async def _cmd_status(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        prefs = await self.db.preferences.get(chat)
+        line = self._lines.get(chat)
+        running = "running" if line and line.running else "idle"
+        queued = line.queue.qsize() if line else 0
+        where = await self._where(prefs)
+        session_id = (
+            (line.session_id if line else None)
+            or prefs.pinned_session_id
+            or prefs.last_seen_session_id
+        )
+        cost = await self.db.usage.session_cost(session_id) if session_id else 0.0
+        today = await self.db.usage.cost_today()
+        mode = prefs.permission_mode or self.policy.permission_mode
+        verbosity = prefs.verbosity if prefs.verbosity is not None else self.policy.verbosity
+        lines = [
+            where,
+            f"State: {running}" + (f", {queued} queued" if queued else ""),
+            f"Model: {prefs.model or self.policy.model or 'Claude Code default'}",
+            f"Verbosity: {verbosity} · Mode: {mode}",
+            f"Cost: ${cost:.4f} this session · ${today:.4f} today",
+        ]
+        await surface.send_text("\n".join(lines))
+
+    async def _cmd_stop(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        line = self._lines.get(chat)
+        if line is None or not line.running or not line.session_id:
+            await surface.send_text("Nothing is running.")
+            return
+        dropped = 0
+        while not line.queue.empty():
+            line.queue.get_nowait()
+            dropped += 1
+        await self.runner.interrupt(line.session_id)
+        extra = (
+            f" and dropped {dropped} queued message{'s' if dropped != 1 else ''}" if dropped else ""
+        )
+        await surface.send_text(f"⏹ Stopping the running turn{extra}.")
+
+    async def _cmd_model(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        if not args:
+            prefs = await self.db.preferences.get(chat)
+            await surface.send_text(
+                f"Model: {prefs.model or self.policy.model or 'Claude Code default'}. "
+                "Set one with /model <name>, or /model default."
+            )
+            return
+        model = None if args.casefold() == "default" else args.split()[0]
+        await self.db.preferences.update(chat, model=model)
+        await surface.send_text(f"Model: {model or 'Claude Code default'}")
+
+    async def _cmd_verbose(
+        self, surface: Surface, chat: ChatKey, sender: Sender, args: str
+    ) -> None:
+        if args not in ("0", "1", "2"):
+            prefs = await self.db.preferences.get(chat)
+            level = prefs.verbosity if prefs.verbosity is not None else self.policy.verbosity
+            await surface.send_text(
+                f"Verbosity: {level}. Use /verbose 0 (text only), 1 (tool names) "
+                "or 2 (tool details)."
+            )
+            return
+        await self.db.preferences.update(chat, verbosity=int(args))
+        await surface.send_text(f"Verbosity: {args}")
+
+    async def _cmd_mode(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        wanted = args.casefold()
+        if wanted in ("bypass", "bypasspermissions"):
+            if not self.policy.allow_bypass:
+                await surface.send_text("bypass is disabled here (BATON_ALLOW_BYPASS is off).")
+                return
+            mode = "bypassPermissions"
+        elif wanted in _MODES:
+            mode = _MODES[wanted]
+        else:
+            prefs = await self.db.preferences.get(chat)
+            await surface.send_text(
+                f"Mode: {prefs.permission_mode or self.policy.permission_mode}. "
+                "Use /mode default | acceptEdits | plan | bypass."
+            )
+            return
+        await self.db.preferences.update(chat, permission_mode=mode)
+        await surface.send_text(f"Mode: {mode}")
+
+    async def _cmd_history(
+        self, surface: Surface, chat: ChatKey, sender: Sender, args: str
+    ) -> None:
+        count = int(args) if args.isdigit() and int(args) > 0 else 3
+        summary = await self._current(chat)
+        if summary is None:
+            await surface.send_text("No session yet: send a message to start one.")
+            return
+        messages = await asyncio.to_thread(
+            self.catalog.preview, summary.session_id, min(count, 20) * 2
+        )
+        body = preview_lines(messages, limit=1000) or "(nothing to show yet)"
+        await surface.send_text(f"**Session** `{short_id(summary.session_id)}`\n\n{body}")
+
+    async def _cmd_handoff(
+        self, surface: Surface, chat: ChatKey, sender: Sender, args: str
+    ) -> None:
+        summary = await self._current(chat)
+        if summary is None:
+            await surface.send_text("No session yet: send a message to start one.")
+            return
+        await surface.send_text(handoff_text(summary.session_id, summary.project))
+
+    # -- small pieces ------------------------------------------------------------------
+
+    async def _current(self, chat: ChatKey) -> SessionSummary | None:
+        prefs = await self.db.preferences.get(chat)
+        if prefs.force_new:
+            return None
+        return await self._bound_session(prefs, self._directory(prefs))
+
+    async def _where(self, prefs: ChatPreferences) -> str:
+        directory = self._directory(prefs)
+        if prefs.force_new:
+            session = "a new one (next message)"
+        else:
+            summary = await self._bound_session(prefs, directory)
+            if summary is None:
+                session = "none yet (your next message starts one)"
+            else:
+                how = "pinned" if prefs.pinned_session_id else "following the newest"
+                title = one_line(summary.first_prompt, 50) or "…"
+                session = f"`{short_id(summary.session_id)}` “{title}” ({how})"
+        return f"Directory: `{directory}`\nSession: {session}"
+
+    def _directory(self, prefs: ChatPreferences) -> Path:
+        return Path(prefs.directory) if prefs.directory else self.roots.default
+
+    def _directories(self) -> list[Path]:
+        found: list[Path] = []
+        for root in self.roots.roots:
+            found.append(root)
+            with contextlib.suppress(OSError):
+                found.extend(
+                    sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+                )
+        return found
+
+    def _pretty_dir(self, path: Path) -> str:
+        for root in self.roots.roots:
+            if path != root and path.is_relative_to(root):
+                return f"{root.name}/{path.relative_to(root)}"
+        return str(path)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background_failed")
+
+        task = asyncio.create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _permission_mode(mode: str) -> PermissionMode:
+    if mode in ("acceptEdits", "plan", "bypassPermissions"):
+        return mode  # type: ignore[return-value]
+    return "default"
+
+
+def _chat_text(chat: ChatKey) -> str:
+    return f"{chat.chat_id}:{chat.thread_id}" if chat.thread_id else chat.chat_id

@@ -1,0 +1,314 @@
+"""The shared command layer end to end: an in-memory chat surface, the real Claude CLI
+and FakeAnthropic. What is checked here holds for every app; the Telegram and Discord
+suites check the same flows through their own fake servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from chat_adapters.dispatch import ChatDispatcher, ChatPolicy, Sender
+from session_core.catalog import SessionCatalog
+from session_core.claude_home import ClaudeHome, find_transcript
+from session_core.history import append_history_entry, read_claude_history
+from session_core.roots import ApprovedRoots
+from session_core.runner import TurnRunner
+from storage import ChatKey, Database
+from tests.fakes.anthropic import FakeAnthropic, Reply, conversation_text, tool_results
+from tests.fakes.claude_cli import ClaudeEnv, run_claude_print
+from tests.fakes.memory_surface import MemorySurface
+
+ALICE = Sender(app="telegram", user_id="1", display_name="alice")
+MALLORY = Sender(app="telegram", user_id="666", display_name="mallory")
+CHAT = ChatKey.of("telegram", 100)
+WAIT_S = 60.0
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    db = await Database.open(tmp_path / "data" / "baton.sqlite3")
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def dispatcher(
+    claude_env: ClaudeEnv, claude_home: ClaudeHome, database: Database, tmp_path: Path
+) -> AsyncIterator[ChatDispatcher]:
+    runner = TurnRunner(
+        claude_home, SessionCatalog(claude_home), base_env=claude_env.env, idle_timeout_s=60
+    )
+    chats = ChatDispatcher(
+        runner=runner,
+        catalog=SessionCatalog(claude_home),
+        roots=ApprovedRoots((claude_env.project,)),
+        database=database,
+        policy=ChatPolicy(allowed_users=frozenset({("telegram", "1")}), approval_timeout_s=30),
+        inbox_dir=tmp_path / "inbox",
+    )
+    try:
+        yield chats
+    finally:
+        await chats.aclose()
+        await runner.aclose()
+
+
+async def until(check: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not check():
+            await asyncio.sleep(0.05)
+    assert check(), what
+
+
+def seen(surface: MemorySurface) -> str:
+    """Everything the chat shows now, status lines included."""
+    return "\n".join(m.display for m in surface.messages)
+
+
+def shows(surface: MemorySurface, text: str) -> Callable[[], bool]:
+    return lambda: text in seen(surface)
+
+
+def terminal_session(claude_env: ClaudeEnv, prompt: str) -> str:
+    run = run_claude_print(claude_env, prompt, cwd=claude_env.project)
+    assert run.returncode == 0, run.stderr
+    append_history_entry(
+        ClaudeHome(claude_env.config_dir).history_path,
+        display=prompt,
+        project=os.path.realpath(claude_env.project),
+        session_id=run.session_id,
+    )
+    return run.session_id
+
+
+async def test_first_message_starts_a_session_the_terminal_can_resume(
+    dispatcher: ChatDispatcher,
+    claude_env: ClaudeEnv,
+    database: Database,
+    fake_api: FakeAnthropic,
+) -> None:
+    surface = MemorySurface()
+    await dispatcher.on_text(surface, CHAT, ALICE, "hello from the phone")
+    await until(shows(surface, "FAKE-REPLY #1 to: hello from the phone"), "the answer")
+    await until(lambda: bool(read_claude_history(claude_env.config_dir / "history.jsonl")), "")
+
+    entries = read_claude_history(claude_env.config_dir / "history.jsonl")
+    assert [e.display for e in entries] == ["hello from the phone"]
+    sid = entries[0].session_id
+    assert sid is not None
+    await until(lambda: not dispatcher.runner.busy(sid), "turn released")
+    await asyncio.sleep(0.2)  # the usage row is written right after the final message
+    assert await database.usage.session_cost(sid) > 0
+    assert [d.door for d in await database.doors.doors(sid)] == ["telegram"]
+
+    # The terminal continues it, and sees the chat's turn.
+    run = run_claude_print(claude_env, "back at the desk", resume=sid)
+    assert run.returncode == 0 and run.session_id == sid
+    assert "hello from the phone" in conversation_text(fake_api.messages_requests()[-1])
+
+
+async def test_follows_the_terminal_session_and_says_so(
+    dispatcher: ChatDispatcher, claude_env: ClaudeEnv, fake_api: FakeAnthropic
+) -> None:
+    sid = terminal_session(claude_env, "refactor the parser")
+    surface = MemorySurface()
+    await dispatcher.on_text(surface, CHAT, ALICE, "and now the tests")
+    await until(shows(surface, "FAKE-REPLY #2 to: and now the tests"), "the answer")
+    assert "Continuing “refactor the parser”" in seen(surface)
+    assert "in the terminal" in seen(surface)
+    request = fake_api.requests_for_session(sid)[-1]
+    assert "FAKE-REPLY #1 to: refactor the parser" in conversation_text(request)
+
+
+async def test_sessions_picker_pins_and_previews(
+    dispatcher: ChatDispatcher, claude_env: ClaudeEnv, fake_api: FakeAnthropic
+) -> None:
+    older = terminal_session(claude_env, "older work")
+    terminal_session(claude_env, "newer work")
+    surface = MemorySurface()
+    await dispatcher.on_command(surface, CHAT, ALICE, "sessions", "")
+    await until(lambda: surface.pending_prompt is not None, "the picker")
+    prompt = surface.pending_prompt
+    assert prompt is not None
+    labels = [o.label for o in prompt.options]
+    assert labels[0].startswith("newer work") and labels[1].startswith("older work")
+    assert "➕ New session" in labels
+    surface.choose(labels[1])
+    await until(shows(surface, "Resumed session"), "resumed notice")
+    assert older[:8] in seen(surface)
+    assert "FAKE-REPLY #1 to: older work" in seen(surface)  # the preview
+
+    await dispatcher.on_text(surface, CHAT, ALICE, "continue the older one")
+    await until(shows(surface, "to: continue the older one"), "the answer")
+    assert fake_api.requests_for_session(older)[-1] is fake_api.messages_requests()[-1]
+
+
+async def test_new_then_burst_runs_in_order_and_acknowledges(
+    dispatcher: ChatDispatcher, claude_env: ClaudeEnv, fake_api: FakeAnthropic
+) -> None:
+    old = terminal_session(claude_env, "old session")
+    surface = MemorySurface()
+    await dispatcher.on_command(surface, CHAT, ALICE, "new", "")
+    assert "next message starts a new session" in seen(surface)
+    await dispatcher.on_text(surface, CHAT, ALICE, "SLOW:4 first")
+    for word in ("second", "third"):
+        await dispatcher.on_text(surface, CHAT, ALICE, word)
+    assert seen(surface).count("Queued") == 2
+    await until(shows(surface, "to: third"), "all three answered")
+    transcript = seen(surface)
+    assert transcript.index("to: second") < transcript.index("to: third")
+    prompts = [p for p in fake_api.prompts() if p != "old session"]
+    assert prompts[-2:] == ["second", "third"]
+    sessions = {r.session_id for r in fake_api.messages_requests()[1:]}
+    assert len(sessions) == 1 and old not in sessions
+
+
+async def test_stop_interrupts_the_running_turn(
+    dispatcher: ChatDispatcher, fake_api: FakeAnthropic
+) -> None:
+    surface = MemorySurface()
+    await dispatcher.on_text(surface, CHAT, ALICE, "SLOW:40 go")
+    await until(shows(surface, "tick"), "streaming started")
+    await dispatcher.on_command(surface, CHAT, ALICE, "stop", "")
+    await until(shows(surface, "Interrupted"), "interrupted line")
+
+
+async def test_cd_escape_and_unknown_command_are_explained(
+    dispatcher: ChatDispatcher, claude_env: ClaudeEnv
+) -> None:
+    surface = MemorySurface()
+    await dispatcher.on_command(surface, CHAT, ALICE, "cd", "../..")
+    assert "outside the approved roots" in seen(surface)
+    (claude_env.project / "sub dir").mkdir()
+    await dispatcher.on_command(surface, CHAT, ALICE, "cd", "sub dir")
+    assert f"`{claude_env.project / 'sub dir'}`" in seen(surface)
+    await dispatcher.on_command(surface, CHAT, ALICE, "frobnicate", "")
+    assert "Unknown command /frobnicate" in seen(surface)
+
+
+async def test_unauthorized_user_is_audited_and_never_reaches_claude(
+    dispatcher: ChatDispatcher, database: Database, fake_api: FakeAnthropic
+) -> None:
+    surface = MemorySurface()
+    assert not await dispatcher.authorize(MALLORY, CHAT, "text")
+    await dispatcher.on_text(surface, CHAT, MALLORY, "rm -rf everything")
+    await asyncio.sleep(0.5)
+    assert fake_api.messages_requests() == []
+    assert await database.audit.count(allowed=False) == 1
+
+
+@pytest.mark.parametrize("press", ["Allow once", "Deny", None])
+async def test_mutating_bash_waits_for_the_chat(
+    dispatcher: ChatDispatcher,
+    claude_env: ClaudeEnv,
+    fake_api: FakeAnthropic,
+    press: str | None,
+) -> None:
+    if press is None:
+        object.__setattr__(dispatcher.policy, "approval_timeout_s", 1.0)
+    made = claude_env.project / "made.txt"
+    fake_api.script(
+        Reply.tool_use("Bash", {"command": "touch made.txt && echo made", "description": "t"}),
+        Reply(text="all done"),
+    )
+    surface = MemorySurface()
+    await dispatcher.on_text(surface, CHAT, ALICE, "make a file")
+    await until(lambda: surface.pending_prompt is not None, "approval prompt")
+    prompt = surface.pending_prompt
+    assert prompt is not None and prompt.title == "Allow Bash?"
+    assert "touch made.txt" in prompt.body
+    if press is not None:
+        surface.choose(press)
+    await until(shows(surface, "all done"), "the final answer")
+    assert made.exists() == (press == "Allow once")
+    result = tool_results(fake_api.messages_requests()[-1])[-1]
+    assert result.get("is_error", False) == (press != "Allow once")
+    if press is None:
+        assert "No answer in time" in seen(surface)
+
+
+async def test_ask_user_question_answer_reaches_the_model(
+    dispatcher: ChatDispatcher, fake_api: FakeAnthropic
+) -> None:
+    question = {
+        "questions": [
+            {
+                "question": "Which color?",
+                "header": "Color",
+                "options": [
+                    {"label": "Red", "description": ""},
+                    {"label": "Blue", "description": ""},
+                ],
+                "multiSelect": False,
+            }
+        ]
+    }
+    fake_api.script(Reply.tool_use("AskUserQuestion", question), Reply(text="blue it is"))
+    surface = MemorySurface()
+    await dispatcher.on_text(surface, CHAT, ALICE, "pick a color")
+    await until(lambda: surface.pending_prompt is not None, "question")
+    surface.choose("Blue")
+    await until(shows(surface, "blue it is"), "answer")
+    result = json.dumps(tool_results(fake_api.messages_requests()[-1]))
+    assert '\\"Which color?\\"=\\"Blue\\"' in result
+
+
+async def test_session_open_in_a_terminal_asks_and_fork_leaves_it_untouched(
+    dispatcher: ChatDispatcher, claude_env: ClaudeEnv, claude_home: ClaudeHome
+) -> None:
+    sid = terminal_session(claude_env, "terminal work")
+    transcript = find_transcript(claude_home, sid)
+    assert transcript is not None
+    before = transcript.read_bytes()
+    # Not our child: the catalog ignores the bot's own processes.
+    spawn = subprocess.run(
+        ["sh", "-c", "sleep 120 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True
+    )
+    holder_pid = int(spawn.stdout.strip())
+    try:
+        sessions = claude_env.config_dir / "sessions"
+        sessions.mkdir(exist_ok=True)
+        (sessions / f"{holder_pid}.json").write_text(
+            json.dumps(
+                {
+                    "pid": holder_pid,
+                    "sessionId": sid,
+                    "cwd": str(claude_env.project),
+                    "startedAt": 1795650034803,
+                    "kind": "interactive",
+                    "entrypoint": "cli",
+                }
+            )
+        )
+        surface = MemorySurface()
+        await dispatcher.on_text(surface, CHAT, ALICE, "from the phone")
+        await until(lambda: surface.pending_prompt is not None, "the fork question")
+        prompt = surface.pending_prompt
+        assert prompt is not None and str(holder_pid) in prompt.body
+        surface.choose("Fork")
+        await until(shows(surface, "to: from the phone"), "answer")
+    finally:
+        os.kill(holder_pid, signal.SIGKILL)
+    assert transcript.read_bytes() == before
+    entries = read_claude_history(claude_env.config_dir / "history.jsonl")
+    assert entries[0].display == "from the phone" and entries[0].session_id != sid
+
+
+async def test_handoff_and_status(dispatcher: ChatDispatcher, claude_env: ClaudeEnv) -> None:
+    sid = terminal_session(claude_env, "desk work")
+    surface = MemorySurface()
+    await dispatcher.on_command(surface, CHAT, ALICE, "handoff", "")
+    assert f"cd {claude_env.project} && claude --resume {sid}" in seen(surface)
+    await dispatcher.on_command(surface, CHAT, ALICE, "status", "")
+    assert "State: idle" in seen(surface)
+    assert sid[:8] in seen(surface)
