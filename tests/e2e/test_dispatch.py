@@ -65,7 +65,7 @@ async def dispatcher(
 
 async def until(check: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
     async with asyncio.timeout(timeout_s):
-        while not check():
+        while not check():  # noqa: ASYNC110 - the state lives in several objects
             await asyncio.sleep(0.05)
     assert check(), what
 
@@ -271,8 +271,11 @@ async def test_session_open_in_a_terminal_asks_and_fork_leaves_it_untouched(
     assert transcript is not None
     before = transcript.read_bytes()
     # Not our child: the catalog ignores the bot's own processes.
-    spawn = subprocess.run(
-        ["sh", "-c", "sleep 120 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True
+    spawn = await asyncio.to_thread(
+        subprocess.run,
+        ["sh", "-c", "sleep 120 >/dev/null 2>&1 & echo $!"],
+        capture_output=True,
+        text=True,
     )
     holder_pid = int(spawn.stdout.strip())
     try:
