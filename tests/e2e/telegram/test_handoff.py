@@ -1,0 +1,69 @@
+"""One session, terminal and Telegram: the seed plan's smoke test, through the real PTB
+application (as ``baton run`` starts it), the fake Bot API, and the real Claude CLI."""
+
+from __future__ import annotations
+
+import asyncio
+
+from session_core.history import read_claude_history
+from tests.e2e.telegram.conftest import (
+    USER,
+    WAIT_S,
+    Baton,
+    answer,
+    bot_texts,
+    say,
+    terminal_session,
+)
+from tests.fakes.anthropic import FakeAnthropic, conversation_text, last_prompt
+from tests.fakes.claude_cli import ClaudeEnv, run_claude_print
+from tests.fakes.telegram_api import FakeTelegram
+
+
+async def test_seed_smoke_terminal_to_telegram_and_back(
+    tg: FakeTelegram, baton: Baton, cli_env: ClaudeEnv, fake_api: FakeAnthropic
+) -> None:
+    sid = await asyncio.to_thread(terminal_session, cli_env, "first from the terminal")
+
+    # (1) /sessions shows the session started in the terminal, as buttons.
+    asked = say(tg, "/sessions")
+    picker = await tg.wait_for_message(
+        USER, after=asked.message_id, match=lambda m: bool(m.buttons), timeout=WAIT_S
+    )
+    labels = [b.text for row in picker.buttons for b in row]
+    assert any(label.startswith("first from the terminal") for label in labels), labels
+    assert "➕ New session" in labels
+    assert all(sid not in (b.callback_data or "") for row in picker.buttons for b in row)
+
+    # (2) Tapping it answers "Resumed session" with a transcript preview.
+    press = tg.press_button(picker, label="first from the terminal", user_id=USER)
+    await tg.wait_for_callback_answer(press, timeout=WAIT_S)
+    resumed = await answer(tg, "Resumed session", after=picker)
+    assert sid[:8] in resumed.body
+    assert "FAKE-REPLY #1 to: first from the terminal" in resumed.body
+    assert "Resumed session" in resumed.entity_texts("bold"), "Markdown is rendered"
+    assert "**" not in resumed.body
+    assert tg.message(USER, picker.message_id).buttons == (), "the picker's buttons are gone"
+
+    # (3) The next message resumes that terminal session.
+    sent = say(tg, "continue from telegram")
+    await answer(tg, "to: continue from telegram", after=sent)
+    request = fake_api.requests_for_session(sid)[-1]
+    assert last_prompt(request) == "continue from telegram"
+    assert "FAKE-REPLY #1 to: first from the terminal" in conversation_text(request)
+
+    # (4) A session started from Telegram is in history.jsonl and resumes at the desk.
+    say(tg, "/new")
+    await answer(tg, "next message starts a new session")
+    sent = say(tg, "fresh from telegram")
+    await answer(tg, "to: fresh from telegram", after=sent)
+    entries = read_claude_history(cli_env.config_dir / "history.jsonl")
+    fresh = [e for e in entries if e.display == "fresh from telegram"]
+    assert len(fresh) == 1 and fresh[0].session_id not in (None, sid)
+    new_sid = fresh[0].session_id
+    assert new_sid is not None
+    desk = await asyncio.to_thread(run_claude_print, cli_env, "back at the desk", resume=new_sid)
+    assert desk.returncode == 0, desk.stderr
+    assert desk.session_id == new_sid
+    assert "fresh from telegram" in conversation_text(fake_api.messages_requests()[-1])
+    assert tg.count_429() == 0, bot_texts(tg)
