@@ -29,6 +29,7 @@ from typing import Any
 import structlog
 
 from chat_adapters.choices import tool_input_summary
+from chat_adapters.redaction import Redactor
 from chat_adapters.surface import LiveReply, StopCallback, Surface, fit_status, truncate_to
 from chat_adapters.text_split import split_markdown_chunks
 from session_core.events import (
@@ -93,18 +94,20 @@ def tool_line(
     *,
     state: str = "running",
     output: str = "",
+    redactor: Redactor | None = None,
 ) -> str:
     """``▸ Bash`` while running, ``✓``/``✗`` when done; at verbosity 2 with its input
     and the first line of its output, both truncated and redacted."""
+    redactor = redactor or Redactor()
     mark = {"running": "▸", "ok": "✓", "error": "✗"}.get(state, "▸")
     line = f"{mark} {name or 'tool'}"
     if verbosity >= 2:
-        summary = tool_input_summary(name, tool_input, limit=80)
+        summary = tool_input_summary(name, tool_input, limit=80, redact=redactor)
         if summary:
             line += f": {summary}"
         first = next((part.strip() for part in output.splitlines() if part.strip()), "")
         if state != "running" and first:
-            line += f" → {truncate_to(' '.join(first.split()), 60)}"
+            line += f" → {truncate_to(' '.join(redactor(first).split()), 60)}"
     return line
 
 
@@ -124,6 +127,7 @@ class StreamingReply:
         on_stop: StopCallback | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        redactor: Redactor | None = None,
     ) -> None:
         if verbosity not in VERBOSITY_LEVELS:
             raise ValueError(f"verbosity must be one of {VERBOSITY_LEVELS}, got {verbosity!r}")
@@ -136,6 +140,7 @@ class StreamingReply:
         self._on_stop = on_stop
         self._clock = clock
         self._sleep = sleep
+        self._redactor = redactor or Redactor()
         # All model text of the turn, plus the blank lines put between text blocks that
         # a tool call separated (kept in ``_inserted`` so they are not counted).
         self._text = ""
@@ -180,7 +185,9 @@ class StreamingReply:
             # tool shows up once, when it finished.
             if self._verbosity and self._caps.can_edit:
                 self._tool_at[event.tool_use_id] = len(self._tool_lines)
-                self._tool_lines.append(tool_line(event.name, event.input, self._verbosity))
+                self._tool_lines.append(
+                    tool_line(event.name, event.input, self._verbosity, redactor=self._redactor)
+                )
                 self._kick()
         elif isinstance(event, ToolFinished):
             self._after_tool = True
@@ -191,6 +198,7 @@ class StreamingReply:
                     self._verbosity,
                     state="error" if event.is_error else "ok",
                     output=event.output,
+                    redactor=self._redactor,
                 )
                 at = self._tool_at.get(event.tool_use_id)
                 if at is not None and at >= self._tools_sent:

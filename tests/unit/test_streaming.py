@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chat_adapters.redaction import Redactor
 from chat_adapters.streaming import (
     DONE_LINE,
     StreamingReply,
@@ -409,6 +410,20 @@ async def test_a_failing_finalize_shows_in_the_stats() -> None:
 def test_bad_verbosity_is_refused() -> None:
     with pytest.raises(ValueError, match="verbosity"):
         StreamingReply(MemorySurface(), verbosity=3)
+
+
+def test_tool_lines_redact_inputs_outputs_and_known_secrets() -> None:
+    redactor = Redactor.with_secrets(["hunter2-secret"])
+    line = tool_line(
+        "Bash",
+        {"command": "login --password hunter2-secret"},
+        2,
+        state="ok",
+        output="token=abcdef123456 ok",
+        redactor=redactor,
+    )
+    assert "hunter2" not in line and "abcdef123456" not in line
+    assert line.startswith("✓ Bash: login --password [REDACTED]")
 
 
 def test_outcome_and_tool_lines() -> None:
