@@ -70,7 +70,7 @@ class DeliveryStats:
     updates: int = 0
     """Live updates (edits) that went through."""
     messages: int = 0
-    """Messages finalized."""
+    """Messages completed: finalized live messages and tool-line batches."""
     failures: int = 0
     """Surface calls that raised; a failed finalize means text did not arrive."""
 
@@ -327,15 +327,22 @@ class StreamingReply:
         display, status = self._display(), self._status()
         if not (display.strip() or status) or (display, status) == self._shown:
             return
-        live = await self._open_live()
-        if await self._call("update", lambda: live.update(display, status)):
+
+        async def update() -> None:
+            live = await self._open_live()
+            await live.update(display, status)
+
+        if await self._call("update", update):
             self._shown = (display, status)
             self.stats.updates += 1
 
     async def _finalize(self, text: str, status: tuple[str, ...], model: tuple[int, int]) -> None:
-        live = await self._open_live()
-        self._live = None
-        if await self._call("finalize", lambda: live.finalize(text, status)):
+        async def finalize() -> None:
+            live = await self._open_live()
+            self._live = None  # finalized or broken: either way, never used again
+            await live.finalize(text, status)
+
+        if await self._call("finalize", finalize):
             self.stats.messages += 1
             self.stats.delivered_bytes += self._model_bytes(*model)
 

@@ -407,6 +407,19 @@ async def test_a_failing_finalize_shows_in_the_stats() -> None:
     assert reply.stats.delivered_ratio == 0.0
 
 
+async def test_a_surface_that_cannot_open_a_reply_does_not_hang_the_turn() -> None:
+    class Closed(MemorySurface):
+        async def open_live_reply(self, *, on_stop: StopCallback | None = None) -> MemoryLiveReply:
+            raise ConnectionError("chat was deleted")
+
+    clock = VirtualClock()
+    reply = StreamingReply(Closed(TELEGRAM_LIKE, clock=clock), clock=clock, sleep=clock.sleep)
+    await play(reply, [started(), TextDelta("Hello"), finished()], clock)
+    assert reply.finished
+    assert reply.stats.failures >= 1
+    assert reply.stats.delivered_ratio == 0.0
+
+
 def test_bad_verbosity_is_refused() -> None:
     with pytest.raises(ValueError, match="verbosity"):
         StreamingReply(MemorySurface(), verbosity=3)
