@@ -1,0 +1,370 @@
+"""The Discord app: slash commands, messages and clicks in; the shared dispatcher does the rest.
+
+Slash commands are declared from the single command list (:mod:`chat_adapters.commands`):
+each becomes an ``app_commands.Command`` with typed string options, its choices, and
+autocomplete from the dispatcher for sessions and directories. They sync to
+``DISCORD_GUILD_ID`` when given (visible at once), else globally.
+
+Every interaction is answered inside Discord's 3 seconds: authorization first (a
+refusal is an ephemeral message only the person sees, and nothing reaches Claude),
+then ``defer(thinking=True)``; the command's surface sends its first message as the
+deferred follow-up. Messages in channels and threads (a session's thread above all) go
+to Claude as prompts; that needs the privileged message-content intent, without which
+their text arrives empty and ``/ask`` still works. A message in a chat with an open
+free-text question answers the question instead.
+
+:func:`run_discord` runs in the shared event loop: login, then the gateway in a task
+(discord.py reconnects and RESUMEs by itself), until ``stopping`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional, Protocol
+
+import discord
+import structlog
+from discord import app_commands
+
+from chat_adapters.commands import CommandSpec, Completion, commands_for
+from chat_adapters.discord.client import BatonClient, use_endpoints
+from chat_adapters.discord.surface import DiscordSurface, MessageChannel
+from chat_adapters.dispatch import Attachment, Sender
+from chat_adapters.surface import Surface
+from storage.preferences import ChatKey
+
+log = structlog.get_logger(__name__)
+
+APP: Literal["discord"] = "discord"
+AUTHORIZE_TIMEOUT_S = 2.0
+"""Authorization must leave time to answer within Discord's 3 seconds."""
+COMPLETE_TIMEOUT_S = 2.5
+MAX_CHOICES = 25
+CHOICE_LIMIT = 100
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+LOGIN_TIMEOUT_S = 30.0
+SHUTDOWN_S = 10.0
+MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+ANSWERED = "→ Answered the open question."
+
+
+class Dispatcher(Protocol):
+    """What the Discord app needs from :class:`chat_adapters.dispatch.ChatDispatcher`."""
+
+    refusal_text: str
+
+    async def authorize(self, sender: Sender, chat: ChatKey, action: str) -> bool: ...
+
+    async def on_text(
+        self,
+        surface: Surface,
+        chat: ChatKey,
+        sender: Sender,
+        text: str,
+        attachments: Sequence[Attachment] = (),
+    ) -> None: ...
+
+    async def on_command(
+        self, surface: Surface, chat: ChatKey, sender: Sender, name: str, args: str
+    ) -> None: ...
+
+    async def complete(
+        self, chat: ChatKey, option: Completion, value: str
+    ) -> list[tuple[str, str]]: ...
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    token: str = field(repr=False)
+    api_url: str = "https://discord.com/api"
+    gateway_url: str = "wss://gateway.discord.gg"
+    guild_id: int | None = None
+
+
+def sender_of(user: discord.User | discord.Member) -> Sender:
+    return Sender(
+        app=APP,
+        user_id=str(user.id),
+        display_name=user.display_name,
+        mention=user.mention,
+    )
+
+
+def chat_of(channel: Any) -> ChatKey:
+    """Threads are keyed under their parent channel, as the dispatcher expects."""
+    if isinstance(channel, discord.Thread) and channel.parent_id:
+        return ChatKey.of(APP, channel.parent_id, channel.id)
+    return ChatKey.of(APP, channel.id)
+
+
+class DiscordBot:
+    """The client plus the translation of Discord events into dispatcher calls."""
+
+    def __init__(self, dispatcher: Dispatcher, config: DiscordConfig) -> None:
+        self.dispatcher = dispatcher
+        self.config = config
+        self.client = BatonClient(
+            gate=self._gate, on_user_message=self._on_message, guild_id=config.guild_id
+        )
+        self._refused: set[int] = set()
+        for spec in commands_for(APP):
+            self.client.tree.add_command(
+                build_command(spec, self._on_command, self._complete),
+                guild=self.client.command_guild,
+            )
+        self.client.tree.error(self._on_tree_error)
+
+    # -- running ----------------------------------------------------------------------
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        client = self.client
+        connect: asyncio.Task[None] | None = None
+        stop = asyncio.create_task(stopping.wait(), name="discord-stopping")
+        try:
+            async with asyncio.timeout(LOGIN_TIMEOUT_S):
+                await client.login(self.config.token)
+            connect = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+            await asyncio.wait({connect, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if connect.done():
+                connect.result()  # a fatal gateway error (bad intents, token reset...)
+                raise RuntimeError("the Discord gateway connection ended")
+        finally:
+            stop.cancel()
+            await self._shutdown(connect)
+
+    async def _shutdown(self, connect: asyncio.Task[None] | None) -> None:
+        """Deliver queued messages, then close; every step bounded."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SHUTDOWN_S / 2):
+                await self.client.drain()
+        try:
+            async with asyncio.timeout(SHUTDOWN_S):
+                await self.client.close()
+                if connect is not None:
+                    await asyncio.wait({connect})
+        except TimeoutError:
+            log.warning("discord.close_timed_out")
+        if connect is not None and not connect.done():
+            connect.cancel()
+            await asyncio.wait({connect}, timeout=1.0)
+        log.info("discord.stopped")
+
+    # -- authorization ---------------------------------------------------------------
+
+    async def _authorize(self, sender: Sender, chat: ChatKey, action: str) -> bool:
+        try:
+            async with asyncio.timeout(AUTHORIZE_TIMEOUT_S):
+                return await self.dispatcher.authorize(sender, chat, action)
+        except TimeoutError:
+            log.error("discord.authorize_timed_out", action=action)
+            return False
+
+    async def _gate(self, interaction: discord.Interaction[Any], action: str) -> bool:
+        """Authorize an interaction; a refusal is answered ephemerally, here."""
+        if await self._authorize(sender_of(interaction.user), chat_of(interaction.channel), action):
+            return True
+        if not interaction.response.is_done():
+            await interaction.response.send_message(self.dispatcher.refusal_text, ephemeral=True)
+        return False
+
+    # -- slash commands -----------------------------------------------------------------
+
+    async def _on_command(
+        self, interaction: discord.Interaction[Any], spec: CommandSpec, options: dict[str, Any]
+    ) -> None:
+        values = [options.get(option.name) for option in spec.options]
+        args = " ".join(str(v).strip() for v in values if v is not None and str(v).strip())
+        if not await self._gate(interaction, f"/{spec.name}"):
+            return
+        await interaction.response.defer(thinking=True)
+        channel = interaction.channel
+        if channel is None or not hasattr(channel, "send"):
+            await interaction.followup.send("This command cannot run here.")
+            return
+        surface = self._surface(channel, interaction.user.id, interaction=interaction)
+        sender, chat = sender_of(interaction.user), chat_of(channel)
+        if spec.name == "ask":
+            if self.client.router.answer_typed(channel.id, args):
+                await surface.send_text(ANSWERED)
+                return
+            await self.dispatcher.on_text(surface, chat, sender, args)
+            return
+        await self.dispatcher.on_command(surface, chat, sender, spec.name, args)
+
+    async def _complete(
+        self, interaction: discord.Interaction[Any], option: Completion, current: str
+    ) -> list[app_commands.Choice[str]]:
+        sender, chat = sender_of(interaction.user), chat_of(interaction.channel)
+        if not await self._authorize(sender, chat, f"autocomplete {option}"):
+            return []
+        try:
+            async with asyncio.timeout(COMPLETE_TIMEOUT_S):
+                found = await self.dispatcher.complete(chat, option, current)
+        except TimeoutError:
+            log.warning("discord.autocomplete_timed_out", option=option)
+            return []
+        return autocomplete_choices(found)
+
+    async def _on_tree_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        log.error("discord.command_failed", error=repr(error.__cause__ or error))
+        text = "❌ Something went wrong handling that command; it was logged."
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+
+    # -- messages -------------------------------------------------------------------------
+
+    async def _on_message(self, message: discord.Message) -> None:
+        if message.type not in MESSAGE_TYPES:
+            return
+        text = self._without_bot_mention(message.content)
+        if not text.strip() and not message.attachments:
+            return  # without the message-content intent, text arrives empty
+        channel = message.channel
+        sender, chat = sender_of(message.author), chat_of(channel)
+        if not await self._authorize(sender, chat, "message"):
+            await self._refuse_once(message)
+            return
+        if self.client.router.answer_typed(channel.id, text):
+            return
+        attachments, skipped = await self._download(message.attachments)
+        surface = self._surface(channel, message.author.id)
+        if skipped:
+            await surface.send_text("⚠️ Skipped (over 20 MB): " + ", ".join(skipped))
+        if text.strip() or attachments:
+            await self.dispatcher.on_text(surface, chat, sender, text, attachments)
+
+    def _without_bot_mention(self, content: str) -> str:
+        user = self.client.user
+        if user is None:
+            return content
+        return re.sub(rf"^\s*<@!?{user.id}>\s*", "", content)
+
+    async def _refuse_once(self, message: discord.Message) -> None:
+        """One reply per person: someone chatting next to the bot is not spammed."""
+        if message.author.id in self._refused:
+            return
+        self._refused.add(message.author.id)
+        with contextlib.suppress(discord.HTTPException):
+            await message.reply(self.dispatcher.refusal_text, mention_author=False)
+
+    async def _download(
+        self, attachments: Sequence[discord.Attachment]
+    ) -> tuple[list[Attachment], list[str]]:
+        found: list[Attachment] = []
+        skipped: list[str] = []
+        for item in attachments:
+            if item.size > MAX_ATTACHMENT_BYTES:
+                skipped.append(item.filename)
+                continue
+            media_type = item.content_type or "application/octet-stream"
+            kind: Literal["image", "document"] = (
+                "image" if media_type.startswith("image/") else "document"
+            )
+            found.append(Attachment(kind, item.filename, await item.read(), media_type))
+        return found, skipped
+
+    def _surface(
+        self,
+        channel: Any,
+        requester_id: int,
+        *,
+        interaction: discord.Interaction[Any] | None = None,
+    ) -> DiscordSurface:
+        target: MessageChannel = channel
+        return self.client.surface(target, requester_id=requester_id, interaction=interaction)
+
+
+def autocomplete_choices(found: Sequence[tuple[str, str]]) -> list[app_commands.Choice[str]]:
+    """At most 25 choices; a value Discord cannot carry (over 100 characters) is left
+    out rather than cut into a different value."""
+    choices: list[app_commands.Choice[str]] = []
+    for label, value in found:
+        if not value or len(value) > CHOICE_LIMIT:
+            continue
+        name = " ".join(label.split())
+        if len(name) > CHOICE_LIMIT:
+            name = name[: CHOICE_LIMIT - 1] + "…"
+        choices.append(app_commands.Choice(name=name or value, value=value))
+        if len(choices) == MAX_CHOICES:
+            break
+    return choices
+
+
+CommandHandler = Callable[[discord.Interaction[Any], CommandSpec, dict[str, Any]], Awaitable[None]]
+Completer = Callable[
+    [discord.Interaction[Any], Completion, str], Awaitable[list[app_commands.Choice[str]]]
+]
+
+
+def build_command(
+    spec: CommandSpec, handle: CommandHandler, complete: Completer
+) -> app_commands.Command[Any, ..., None]:
+    """A slash command for ``spec``: one typed string parameter per option (required or
+    defaulting to None), its description, its fixed choices, its autocomplete."""
+
+    async def callback(interaction: discord.Interaction[Any], **options: Any) -> None:
+        await handle(interaction, spec, options)
+
+    parameters = [
+        inspect.Parameter(
+            "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+        )
+    ]
+    for option in spec.options:
+        parameters.append(
+            inspect.Parameter(
+                option.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=str if option.required else Optional[str],  # noqa: UP045
+                default=inspect.Parameter.empty if option.required else None,
+            )
+        )
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    decorated: Any = callback
+    if spec.options:
+        decorated = app_commands.describe(**{o.name: o.description for o in spec.options})(
+            decorated
+        )
+    with_choices = {
+        o.name: [app_commands.Choice(name=c, value=c) for c in o.choices]
+        for o in spec.options
+        if o.choices
+    }
+    if with_choices:
+        decorated = app_commands.choices(**with_choices)(decorated)
+    completions = {o.name: _completer(complete, o.completion) for o in spec.options if o.completion}
+    if completions:
+        decorated = app_commands.autocomplete(**completions)(decorated)
+    return app_commands.Command(name=spec.name, description=spec.description, callback=decorated)
+
+
+def _completer(
+    complete: Completer, option: Completion
+) -> Callable[[discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]:
+    async def autocomplete(
+        interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await complete(interaction, option, current)
+
+    return autocomplete
+
+
+async def run_discord(
+    dispatcher: Dispatcher, config: DiscordConfig, stopping: asyncio.Event
+) -> None:
+    """Run the Discord app until ``stopping`` is set; raises on fatal errors (a bad
+    token, a refused intent) so the supervisor can restart it with backoff."""
+    use_endpoints(config.api_url, config.gateway_url)
+    bot = DiscordBot(dispatcher, config)
+    log.info("discord.starting", api_url=config.api_url, guild_id=config.guild_id)
+    await bot.run(stopping)
