@@ -379,7 +379,7 @@ class DiscordSurface:
         must not lose the answer, so it is logged, not raised."""
         try:
             await self._edit(posted, content, view=None, final=True)
-        except discord.HTTPException as exc:
+        except Exception as exc:  # a closed client or outbox at shutdown, an HTTP error
             log.warning("discord.prompt_settle_failed", surface=self.surface_id, error=repr(exc))
 
     def _thread_parent(self) -> discord.TextChannel | None:

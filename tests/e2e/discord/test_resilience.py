@@ -1,0 +1,64 @@
+"""The bot keeps working through a gateway disconnect (RESUME) and a restart: missed
+messages are answered, and buttons from before a restart answer clearly instead of
+failing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.discord.conftest import (
+    WAIT_S,
+    Baton,
+    answer_of,
+    bot_settings,
+    component_id,
+    final,
+)
+from tests.fakes.claude_cli import ClaudeEnv
+from tests.fakes.discord_api import FakeDiscord
+
+
+async def test_gateway_disconnect_resumes_and_answers_what_was_missed(
+    dc: FakeDiscord, baton: Baton
+) -> None:
+    alice, channel = dc.user_id("alice"), dc.channel_id()
+    await dc.send_user_message(channel, alice, "before the drop")
+    await dc.wait_for_message(channel, predicate=final("to: before the drop"), timeout=WAIT_S)
+
+    assert await dc.disconnect_gateway(code=4000) == 1
+    await dc.send_user_message(channel, alice, "while you were away")
+    await dc.wait_until(lambda: dc.resumed_count == 1, timeout=WAIT_S, what="RESUME")
+    await dc.wait_for_message(channel, predicate=final("to: while you were away"), timeout=WAIT_S)
+    assert (dc.identify_count, dc.resume_count) == (1, 1), "resumed, not re-identified"
+
+    asked = await dc.dispatch_slash_command("status", user_id=alice)
+    status = await answer_of(dc, asked)
+    assert "Directory" in status.content
+    assert dc.violations == []
+
+
+async def test_buttons_from_before_a_restart_answer_clearly(
+    dc: FakeDiscord, cli_env: ClaudeEnv, tmp_path: Path, discord_errors: object
+) -> None:
+    settings = bot_settings(dc, cli_env, tmp_path / "data")
+    first = Baton(settings, dc)
+    await first.start()
+    try:
+        picker = await answer_of(dc, await dc.dispatch_slash_command("sessions"))
+        custom_id, _ = component_id(picker, "➕ New session")
+    finally:
+        await first.stop()
+
+    second = Baton(settings, dc)
+    await second.start()
+    try:
+        click = await dc.click_button(picker, custom_id)
+        callback = await dc.wait_for_callback(click)
+        assert callback.ok and callback.latency_s < 3
+        after = dc.message(picker.id)
+        assert after.components == (), "dead buttons are taken off the message"
+        assert "no longer active" in after.content
+        assert dc.threads() == [], "a stale button does nothing else"
+    finally:
+        await second.stop()
+    assert dc.violations == []
