@@ -1,0 +1,75 @@
+"""Telegram and Discord in one process and one event loop, as ``baton run`` starts them
+when both tokens are set: each answers, and one session is picked up from the other."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from chat_adapters.settings import load_settings
+from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, final
+from tests.e2e.telegram.conftest import USER, answer, say
+from tests.fakes.anthropic import FakeAnthropic, conversation_text, last_prompt
+from tests.fakes.claude_cli import ClaudeEnv
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.telegram_api import FakeTelegram
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+async def test_both_apps_share_one_loop_and_one_session(
+    dc: FakeDiscord,
+    tg: FakeTelegram,
+    cli_env: ClaudeEnv,
+    fake_api: FakeAnthropic,
+    tmp_path: Path,
+    discord_errors: object,
+) -> None:
+    settings = load_settings(
+        TELEGRAM_BOT_TOKEN=tg.token,
+        TELEGRAM_API_URL=tg.root_url,
+        DISCORD_BOT_TOKEN=dc.token,
+        DISCORD_API_URL=dc.api_url,
+        DISCORD_GATEWAY_URL=dc.gateway_url,
+        DISCORD_GUILD_ID=dc.guild_id,
+        BATON_ROOTS=str(cli_env.project),
+        BATON_DATA_DIR=str(tmp_path / "data"),
+        CLAUDE_CONFIG_DIR=str(cli_env.config_dir),
+        BATON_ALLOWED_USERS=f"telegram:{USER},discord:{dc.user_id('alice')}",
+    )
+    baton = Baton(settings, dc, apps=("telegram", "discord"))
+    await baton.start()
+    try:
+        await tg.wait_for_call("getUpdates", timeout=WAIT_S)
+
+        # Telegram starts a session...
+        sent = say(tg, "hello from telegram")
+        await answer(tg, "to: hello from telegram", after=sent)
+        (sid,) = {r.session_id for r in fake_api.messages_requests() if r.session_id}
+
+        # ...and a Discord channel following the same directory continues it.
+        channel, alice = dc.channel_id(), dc.user_id("alice")
+        await dc.send_user_message(channel, alice, "and now from discord")
+        await dc.wait_for_message(
+            channel, predicate=final("to: and now from discord"), timeout=WAIT_S
+        )
+        await dc.wait_for_message(channel, "from Telegram", timeout=WAIT_S)
+        request = fake_api.requests_for_session(sid)[-1]
+        assert last_prompt(request) == "and now from discord"
+        assert "hello from telegram" in conversation_text(request)
+
+        # Both keep answering commands side by side.
+        status = await dc.dispatch_slash_command("status", user_id=alice)
+        assert sid[:8] in (await answer_of(dc, status)).content
+        sent = say(tg, "/status")
+        await answer(tg, sid[:8], after=sent)
+    finally:
+        await baton.stop()
+    assert dc.violations == []
+    assert not dc.gateway_connected
