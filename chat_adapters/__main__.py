@@ -10,7 +10,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from chat_adapters.app import Core, build_core, run_apps, setup_logging
+from chat_adapters.app import Core, build_core, open_database, run_apps, setup_logging
 from chat_adapters.doctor import run_doctor
 from chat_adapters.relative_time import ago
 from chat_adapters.settings import Settings, SettingsError, load_settings
@@ -127,6 +127,10 @@ async def _ask(
     core: Core, prompt: str, where: Path, session_id: str | None, new: bool
 ) -> TurnFinished:
     finished: TurnFinished | None = None
+    target = await core.runner.target_session(where, session_id, new)
+    holder = await asyncio.to_thread(core.runner.holder, target) if target else None
+    if holder:
+        typer.echo(f"Session {target} is busy ({holder}); waiting for it.", err=True)
     try:
         async for event in core.runner.stream_turn(
             prompt, where, user_id="cli", session_id=session_id, force_new=new
@@ -149,6 +153,7 @@ async def _ask(
     finally:
         await core.runner.aclose()
     assert finished is not None, "a turn always ends with TurnFinished"
+    await _record_cli_turn(core, finished)
     typer.echo("")
     typer.echo(
         f"session {finished.session_id} · {finished.outcome} · ${finished.cost_usd:.4f} · "
@@ -156,6 +161,30 @@ async def _ask(
         err=True,
     )
     return finished
+
+
+async def _record_cli_turn(core: Core, finished: TurnFinished) -> None:
+    """The CLI is a door too: usage and "last used from" go where the chats' go."""
+    if not finished.session_id:
+        return
+    try:
+        database = await open_database(core.settings)
+    except Exception as exc:  # the turn itself succeeded; bookkeeping must not fail it
+        typer.echo(f"baton: usage not recorded: {exc}", err=True)
+        return
+    try:
+        await database.usage.record(
+            app="cli",
+            session_id=finished.session_id,
+            outcome=finished.outcome,
+            cost_usd=finished.cost_usd,
+            input_tokens=finished.usage.input_tokens,
+            output_tokens=finished.usage.output_tokens,
+            duration_ms=finished.duration_ms,
+        )
+        await database.doors.touch(finished.session_id, "cli")
+    finally:
+        await database.close()
 
 
 @cli.command()

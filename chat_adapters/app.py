@@ -56,6 +56,7 @@ def build_core(settings: Settings) -> Core:
         max_budget_usd=settings.max_budget_usd,
         idle_timeout_s=settings.idle_timeout_s,
         max_live_clients=settings.max_live_clients,
+        claims_dir=settings.data_dir / "claims",
     )
     return Core(
         settings=settings,

@@ -271,11 +271,17 @@ class ChatDispatcher:
                     return
                 fork = decision == _FORK
                 session_id = summary.session_id
-        if session_id and self.runner.busy(session_id):
-            holder = self._holders.get(session_id, "another door")
-            await surface.send_text(
-                f"⏳ Session `{short_id(session_id)}` is busy ({holder}); waiting."
+        if session_id and not fork:
+            holder = (
+                self._holders.get(session_id, "another chat")
+                if self.runner.busy(session_id)
+                else await asyncio.to_thread(self.runner.holder, session_id)
             )
+            if holder:
+                await surface.send_text(
+                    f"⏳ Session `{short_id(session_id)}` is busy ({holder}); "
+                    "your message runs when it is free."
+                )
         prompt = await self._with_attachments(job.text, job.attachments)
         approver = ChatApprover(
             surface=surface,
@@ -307,7 +313,7 @@ class ChatDispatcher:
             async for event in events:
                 if isinstance(event, TurnStarted):
                     line.session_id = event.session_id
-                    self._holders[event.session_id] = f"{sender.app} chat"
+                    self._holders[event.session_id] = f"held from {sender.app.capitalize()}"
                     if event.resume_failure is not None:
                         failure = event.resume_failure
                         await surface.send_text(

@@ -41,6 +41,7 @@ from session_core.sdk_door import (
     TranslationState,
     TurnOptions,
 )
+from session_core.session_claims import SessionClaims
 from session_core.turn_locks import SessionLocks
 
 log = structlog.get_logger(__name__)
@@ -91,6 +92,7 @@ class TurnRunner:
         max_live_clients: int = 4,
         approver: Approver | None = None,
         fallback_on_resume_failure: bool = True,
+        claims_dir: Path | None = None,
     ) -> None:
         self._home = home
         self._catalog = catalog
@@ -101,6 +103,7 @@ class TurnRunner:
         self._approver = approver
         self._fallback = fallback_on_resume_failure
         self._locks = SessionLocks()
+        self._claims = SessionClaims(claims_dir) if claims_dir is not None else None
         self._pool: ClientPool[ClaudeConnection] = ClientPool(
             idle_timeout_s=idle_timeout_s, max_live=max_live_clients
         )
@@ -114,6 +117,10 @@ class TurnRunner:
     def busy(self, session_id: str) -> bool:
         """A turn runs on this session now (a new prompt would wait)."""
         return self._locks.busy(session_id)
+
+    def holder(self, session_id: str) -> str | None:
+        """Who holds the session in any process sharing ``claims_dir`` (None: free)."""
+        return self._claims.holder(session_id) if self._claims is not None else None
 
     def waiting(self, session_id: str) -> int:
         """Turns queued behind the running one on this session."""
@@ -220,6 +227,9 @@ class TurnRunner:
         async with AsyncExitStack() as stack:
             stack.callback(ticket.release)
             await ticket.wait()
+            if self._claims is not None and target.session_id is not None and not fork:
+                # Other processes (a second bot, `baton ask`) wait their turn too.
+                await stack.enter_async_context(self._claims.claim(target.session_id, str(user_id)))
             try:
                 opened = await self._open(
                     target,

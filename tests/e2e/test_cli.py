@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 
 from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history import append_history_entry, read_claude_history
+from session_core.session_claims import SessionClaims
 from tests.fakes.anthropic import FakeAnthropic, conversation_text
 from tests.fakes.claude_cli import ClaudeEnv, run_claude_print
 
@@ -162,3 +164,18 @@ def test_bad_setting_is_one_clear_line(
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert name in done.stderr
+
+
+async def test_ask_waits_while_another_process_holds_the_session(
+    claude_env: ClaudeEnv, tmp_path: Path
+) -> None:
+    sid = terminal_session(claude_env, "shared session")
+    claims = SessionClaims(tmp_path / "data" / "claims")
+    async with claims.claim(sid, "telegram:1"):
+        asking = asyncio.create_task(asyncio.to_thread(baton, claude_env, tmp_path, "ask", "hi"))
+        await asyncio.sleep(3)
+        assert not asking.done()  # it waits for the holder
+    done = await asyncio.wait_for(asking, 60)
+    assert done.returncode == 0, done.stderr
+    assert f"Session {sid} is busy (telegram:1 (pid {os.getpid()}))" in done.stderr
+    assert "FAKE-REPLY #2 to: hi" in done.stdout
