@@ -186,7 +186,7 @@ def main() -> None:
         # (c) full catalog build vs json.loads of every line, interleaved, best of each.
         ours, loads = [], []
         sessions = 0
-        for _ in range(max(2, args.repeat // 2)):
+        for _ in range(max(3, args.repeat // 2)):
             seconds, _ = best_of(1, lambda: json_loads_every_line(path))
             loads.append(seconds)
             seconds, result = best_of(1, lambda: full_catalog(path))

@@ -873,27 +873,59 @@ def _scan_session(stream: BinaryIO, session_id: str) -> SessionRecord | None:
     """One session's record from the lines that mention its id, found by byte search.
 
     Plain reads, not ``mmap``: the CLI's prune may truncate the file under us, and a
-    mapped page past the new end would kill the process with SIGBUS.
+    mapped page past the new end would kill the process with SIGBUS. Chunks overlap by
+    the needle's length so an id split across two reads is still found.
     """
     needle = json.dumps(session_id).encode("utf-8", "surrogatepass")
+    fd = stream.fileno()
     session: _Session | None = None
     seq = 0
-    for block, _ in _line_blocks(stream, 0, final=False):
-        if block is None:
-            continue
-        position = block.find(needle)
-        while position >= 0:
-            line_start = block.rfind(b"\n", 0, position) + 1
-            line_end = block.find(b"\n", position)
-            line_end = len(block) if line_end < 0 else line_end
-            for display, ts, project, found_id in _entries_in_line(block[line_start:line_end]):
-                if found_id != session_id:
-                    continue
-                seq += 1
-                real = display if _is_real_prompt(display) else None
-                if session is None:
-                    session = _Session(session_id, display, real, ts, project, seq)
-                else:
-                    session.add(display, real, ts, project, seq)
-            position = block.find(needle, line_end)
+    position = 0
+    done_until = 0  # lines before this offset were already read
+    while chunk := os.pread(fd, _READ_CHUNK, position):
+        hit = chunk.find(needle)
+        while hit >= 0:
+            if position + hit >= done_until:
+                line, line_end = _line_around(fd, chunk, position, hit)
+                done_until = line_end
+                for display, ts, project, found_id in _entries_in_line(line):
+                    if found_id != session_id:
+                        continue
+                    seq += 1
+                    real = display if _is_real_prompt(display) else None
+                    if session is None:
+                        session = _Session(session_id, display, real, ts, project, seq)
+                    else:
+                        session.add(display, real, ts, project, seq)
+            hit = chunk.find(needle, hit + 1)
+        if len(chunk) < _READ_CHUNK:
+            break
+        position += max(1, len(chunk) - len(needle) + 1)
     return session.record() if session is not None else None
+
+
+def _line_around(fd: int, chunk: bytes, chunk_start: int, index: int) -> tuple[bytes, int]:
+    """The complete line holding ``chunk[index]`` and the file offset just past it.
+
+    A line without its newline yet (mid-write) comes back empty, as do lines longer than
+    ``MAX_LINE_BYTES``; both are skipped like everywhere else.
+    """
+    start = chunk.rfind(b"\n", 0, index) + 1
+    end = chunk.find(b"\n", index)
+    if (start > 0 or chunk_start == 0) and end >= 0:
+        return chunk[start:end], chunk_start + end + 1
+    line_start = chunk_start + start
+    if start == 0 and chunk_start > 0:  # the line began in an earlier chunk
+        line_start = chunk_start
+        while line_start > 0 and chunk_start - line_start <= MAX_LINE_BYTES:
+            begin = max(0, line_start - _TAIL_BLOCK)
+            newline = os.pread(fd, line_start - begin, begin).rfind(b"\n")
+            if newline >= 0:
+                line_start = begin + newline + 1
+                break
+            line_start = begin
+    line = os.pread(fd, MAX_LINE_BYTES + 2, line_start)
+    newline = line.find(b"\n")
+    if newline < 0:
+        return b"", line_start + len(line)
+    return line[:newline], line_start + newline + 1

@@ -219,12 +219,23 @@ def test_cold_session_lookup_equals_built(path: Path) -> None:
         + b"garbage "
         + A.encode()
         + b"\n"
+        # The id twice on one line (a pasted id, then the sessionId): counted once.
+        + json.dumps(
+            {
+                "display": "p",
+                "pastedContents": {"1": {"content": A}},
+                "timestamp": 4,
+                "project": "/w/q",
+                "sessionId": A,
+            }
+        ).encode()
+        + b"\n"
     )
     cold = HistoryIndex(path).session(A)
     built = HistoryIndex(path)
     built.refresh()
     assert cold == built.session(A)
-    assert cold is not None and cold.prompt_count == 2
+    assert cold is not None and cold.prompt_count == 3
     assert HistoryIndex(path).session("dddddddd-0000-4000-8000-000000000004") is None
 
 
@@ -379,3 +390,5 @@ def test_backwards_newest_equals_naive(
     assert list(HistoryIndex(path).recent_session_ids(project)) == list(
         built.recent_session_ids(project)
     )
+    for session_id in (A, B, C):  # the cold byte search agrees with the full parse
+        assert HistoryIndex(path).session(session_id) == built.session(session_id)
