@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,7 @@ import structlog
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.warnings import PTBDeprecationWarning
 
 from chat_adapters.commands import commands_for
 from chat_adapters.dispatch import ChatDispatcher
@@ -70,6 +72,8 @@ async def run_telegram(
 ) -> None:
     """Serve Telegram until ``stopping`` is set; raise on a fatal error (the supervisor
     restarts with backoff)."""
+    # PTB itself reads RetryAfter.retry_after while building the error; we convert it.
+    warnings.filterwarnings("ignore", ".*retry_after.*", PTBDeprecationWarning)
     app = build_application(config)
     router = UpdateRouter(dispatcher, app.bot, Buttons(dispatcher.db.pending))
     app.add_handler(TypeHandler(Update, router.handle))

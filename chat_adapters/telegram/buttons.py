@@ -30,6 +30,7 @@ APP = "telegram"
 KEY_SEPARATOR = ":"
 EXPIRED = "This button has expired."
 EXPIRED_AFTER_RESTART = "This question expired: the bot restarted after asking it."
+WITHDRAWN = "This question is no longer waiting for an answer."
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class Buttons:
     def __init__(self, pending: PendingChoices | None = None) -> None:
         self._pending = pending
         self._routes: dict[str, _Route] = {}
+        self._withdrawn: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._routes)
@@ -91,9 +93,18 @@ class Buttons:
         self._routes[key] = _Route(chat_id, handler, persisted)
         return key
 
-    async def release(self, key: str) -> None:
-        """The buttons behind ``key`` are gone: forget it here and in the database."""
+    async def release(self, key: str, *, withdrawn: bool = False) -> None:
+        """The buttons behind ``key`` are answered: forget it here and in the database.
+
+        ``withdrawn``: nobody answered, the asker gave up (a cancelled turn, the bot
+        shutting down). The database record stays until it expires, so a press after a
+        restart is told the bot restarted; before that, it is told the question was
+        withdrawn.
+        """
         route = self._routes.pop(key, None)
+        if withdrawn:
+            self._withdrawn.add(key)
+            return
         if route is not None and route.persisted and self._pending is not None:
             try:
                 await self._pending.pop(key, app=APP, chat_id=route.chat_id)
@@ -106,6 +117,8 @@ class Buttons:
         route = self._routes.get(key)
         if route is not None and route.chat_id == chat_id:
             return await route.handler(rest, user_id)
+        if key in self._withdrawn:
+            return PressReply(WITHDRAWN, remove_keyboard=True)
         if route is None and self._pending is not None and key:
             stored = await self._pending.pop(key, app=APP, chat_id=chat_id)
             if stored is not None:

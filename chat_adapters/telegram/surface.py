@@ -176,8 +176,8 @@ class TelegramSurface:
         self.bot = bot
         self.chat_id = chat_id
         self.thread_id = thread_id
-        self.outbox = outbox or outbox_for(chat_id)
-        self.buttons = buttons or Buttons()
+        self.outbox = outbox if outbox is not None else outbox_for(chat_id)
+        self.buttons = buttons if buttons is not None else Buttons()
         self._capabilities = capabilities_for(chat_id)
         self._typing_interval = typing_interval_s
         self._typing_holders = 0
@@ -621,7 +621,7 @@ class _OpenPrompt:
     async def _close(self, answer: ChoiceAnswer | None) -> None:
         """Buttons off, and the chat shows what was chosen (or that time ran out)."""
         if self._key is not None:
-            await self.surface.buttons.release(self._key)
+            await self.surface.buttons.release(self._key, withdrawn=answer is None)
         if self._message_id is None:
             return
         note = _answer_note(self.prompt, answer)

@@ -1,0 +1,72 @@
+"""Nothing lost when Telegram pushes back or the bot goes away: 429 storms are waited
+out, updates sent while the bot was down are answered after it starts again, and
+buttons from before a restart answer clearly instead of spinning."""
+
+from __future__ import annotations
+
+from chat_adapters.telegram.buttons import EXPIRED, EXPIRED_AFTER_RESTART
+from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_texts, say
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.telegram_api import FakeTelegram
+
+
+async def test_a_429_storm_is_waited_out_and_nothing_is_lost(
+    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+) -> None:
+    sent = say(tg, "SLOW:12 through the storm")
+    await tg.wait_for_message(USER, after=sent.message_id, contains="tick")
+    tg.flood.storm(4, retry_after=1, chat_id=USER)  # the next edits and sends get 429
+    done = await answer(tg, "tick", after=sent, timeout_s=2 * WAIT_S)
+    assert tg.count_429(USER) == 4 and tg.flood.storm_left == 0
+    assert done.body.split() == ["tick"] * 12, done.body
+
+    tg.flood.storm(3, retry_after=1, chat_id=USER)
+    sent = say(tg, "after the storm")
+    await answer(tg, "to: after the storm", after=sent, timeout_s=2 * WAIT_S)
+    assert tg.count_429(USER) == 7
+    assert fake_api.prompts()[-1] == "after the storm"
+
+
+async def test_updates_sent_while_down_are_answered_after_a_restart(
+    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+) -> None:
+    asked = say(tg, "/sessions")
+    picker = await tg.wait_for_message(
+        USER, after=asked.message_id, match=lambda m: bool(m.buttons)
+    )
+    live = say(tg, "SLOW:40 running when the bot stops")
+    await tg.wait_for_message(USER, after=live.message_id, contains="tick")
+    await baton.stop()
+
+    first = say(tg, "sent while the bot was down")
+    say(tg, "and another one")
+    assert tg.pending_update_count == 2
+    await baton.start()
+    await answer(tg, "to: and another one", after=first)
+    texts = bot_texts(tg)
+    mine = [t for t in texts if "while the bot was down" in t or "another one" in t]
+    assert len(mine) == 2 and "while the bot was down" in mine[0]
+    assert tg.dropped_updates == 0
+    assert all(tg.deliveries(u) == 1 for u in range(1, tg.mark()) if tg.deliveries(u))
+
+    # Buttons from before the restart answer clearly, then go away (or, if the bot
+    # could still edit while stopping, they were already replaced by a notice).
+    if not tg.message(USER, picker.message_id).buttons:
+        assert "no longer waiting" in tg.message(USER, picker.message_id).body
+    else:
+        press = tg.press_button(picker.message_id, label="New session", chat_id=USER)
+        toast = await tg.wait_for_callback_answer(press, timeout=WAIT_S)
+        assert toast.text == EXPIRED_AFTER_RESTART, "the question was kept for restarts"
+        await tg.wait_for(
+            lambda: not tg.message(USER, picker.message_id).buttons,
+            timeout=WAIT_S,
+            what="the dead keyboard to go",
+        )
+    stale = [
+        m for m in tg.sent_messages(USER) if any("Stop" in b.text for r in m.buttons for b in r)
+    ]
+    for message in stale:
+        press = tg.press_button(message, label="Stop", user_id=USER)
+        toast = await tg.wait_for_callback_answer(press, timeout=WAIT_S)
+        assert toast.text == EXPIRED
+    assert fake_api.prompts().count("SLOW:40 running when the bot stops") == 1, "not re-run"
