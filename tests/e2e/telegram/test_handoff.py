@@ -67,3 +67,31 @@ async def test_seed_smoke_terminal_to_telegram_and_back(
     assert desk.session_id == new_sid
     assert "fresh from telegram" in conversation_text(fake_api.messages_requests()[-1])
     assert tg.count_429() == 0, bot_texts(tg)
+
+
+async def test_follows_the_newest_session_says_so_and_new_starts_fresh(
+    tg: FakeTelegram, baton: Baton, cli_env: ClaudeEnv, fake_api: FakeAnthropic
+) -> None:
+    sent = say(tg, "hello from the phone")
+    await answer(tg, "to: hello from the phone", after=sent)
+    phone_sid = fake_api.messages_requests()[-1].session_id
+
+    desk_sid = await asyncio.to_thread(terminal_session, cli_env, "later at the desk")
+    assert desk_sid != phone_sid
+    sent = say(tg, "what did I do at the desk?")
+    await answer(tg, "to: what did I do at the desk?", after=sent)
+    notice = await answer(tg, "Continuing", after=sent)
+    assert "later at the desk" in notice.body and "in the terminal" in notice.body
+    assert desk_sid[:8] in notice.body
+    request = fake_api.requests_for_session(desk_sid)[-1]
+    assert "FAKE-REPLY #2 to: later at the desk" in conversation_text(request)
+    assert notice.message_id < tg.sent_messages(USER)[-1].message_id, "notice first"
+
+    say(tg, "/new")
+    await answer(tg, "next message starts a new session")
+    sent = say(tg, "a clean slate")
+    await answer(tg, "to: a clean slate", after=sent)
+    fresh_sid = fake_api.messages_requests()[-1].session_id
+    assert fresh_sid not in (phone_sid, desk_sid)
+    assert "later at the desk" not in conversation_text(fake_api.messages_requests()[-1])
+    assert sum("Continuing" in text for text in bot_texts(tg)) == 1, "no notice for /new"
