@@ -32,6 +32,7 @@ from chat_adapters.session_views import (
     handoff_text,
     help_text,
     one_line,
+    picker_line,
     preview_lines,
     resumed_text,
     session_label,
@@ -462,12 +463,15 @@ class ChatDispatcher:
                 options.append(Choice(_MORE, "Older ›"))
             options.append(Choice(_CANCEL, "Close"))
             title = f"Sessions in {directory}" + (f" (page {page + 1})" if page else "")
-            body = "" if found else "No sessions here yet. Send a message to start one."
+            doors = await self.db.doors.doors_for([s.session_id for s in shown])
+            body = "\n".join(
+                picker_line(i + 1, s, [d.door for d in doors.get(s.session_id, [])], now)
+                for i, s in enumerate(shown)
+            )
             answer = await surface.ask_choice(
                 ChoicePrompt(
                     title=title,
-                    body=body
-                    + ("\n🖥 = open in a terminal now." if any(s.live for s in shown) else ""),
+                    body=body or "No sessions here yet. Send a message to start one.",
                     options=tuple(options),
                     timeout_choice=_CANCEL,
                     timeout_s=PICKER_TIMEOUT_S,

@@ -43,6 +43,24 @@ def door_phrase(doors: Sequence[str]) -> str:
     return f"from {doors[0].capitalize()}"
 
 
+def picker_line(index: int, summary: SessionSummary, doors: Sequence[str], now: datetime) -> str:
+    """One line of the /sessions list: which doors used it, and when."""
+    used = ", ".join(_DOOR_NAMES.get(d, d) for d in doors) or "terminal"
+    live = " · 🖥 open in a terminal now" if summary.live is not None else ""
+    return (
+        f"{index}. `{short_id(summary.session_id)}` {ago(summary.last_activity, now)} · "
+        f"used from {used}{live}"
+    )
+
+
+_DOOR_NAMES = {
+    "terminal": "terminal",
+    "cli": "baton ask",
+    "telegram": "Telegram",
+    "discord": "Discord",
+}
+
+
 def continuing_notice(summary: SessionSummary, doors: Sequence[str], now: datetime) -> str:
     title = one_line(summary.first_prompt or short_id(summary.session_id), 80)
     return (

@@ -315,3 +315,56 @@ async def test_handoff_and_status(dispatcher: ChatDispatcher, claude_env: Claude
     await dispatcher.on_command(surface, CHAT, ALICE, "status", "")
     assert "State: idle" in seen(surface)
     assert sid[:8] in seen(surface)
+
+
+@pytest.mark.parametrize("press", ["Approve", "Keep planning"])
+async def test_plan_mode_shows_the_plan_and_the_answer_reaches_the_model(
+    dispatcher: ChatDispatcher, fake_api: FakeAnthropic, press: str
+) -> None:
+    surface = MemorySurface()
+    await dispatcher.on_command(surface, CHAT, ALICE, "mode", "plan")
+    assert "Mode: plan" in seen(surface)
+    fake_api.script(
+        Reply.tool_use("ExitPlanMode", {"plan": "1. read the parser\n2. add tests"}),
+        Reply(text="plan answered"),
+    )
+    await dispatcher.on_text(surface, CHAT, ALICE, "plan the refactor")
+    await until(lambda: surface.pending_prompt is not None, "plan approval")
+    prompt = surface.pending_prompt
+    assert prompt is not None and "2. add tests" in prompt.body
+    surface.choose(press)
+    await until(shows(surface, "plan answered"), "final answer")
+    request = fake_api.messages_requests()[-1]
+    assert request.body["messages"]  # the CLI kept the conversation
+    result = tool_results(request)[-1]
+    assert bool(result.get("is_error", False)) == (press == "Keep planning")
+    if press == "Keep planning":
+        assert "keep planning" in json.dumps(result)
+
+
+async def test_a_telegram_session_is_picked_up_in_discord_with_its_doors(
+    dispatcher: ChatDispatcher, database: Database, fake_api: FakeAnthropic
+) -> None:
+    phone = MemorySurface()
+    await dispatcher.on_text(phone, CHAT, ALICE, "begun in telegram")
+    await until(shows(phone, "to: begun in telegram"), "telegram answer")
+    await asyncio.sleep(0.3)
+    desk = MemorySurface(surface_id="memory:discord")
+    bob = Sender(app="discord", user_id="2")
+    object.__setattr__(
+        dispatcher.policy, "allowed_users", frozenset({("telegram", "1"), ("discord", "2")})
+    )
+    channel = ChatKey.of("discord", 555)
+    await dispatcher.on_command(desk, channel, bob, "sessions", "")
+    await until(lambda: desk.pending_prompt is not None, "picker")
+    prompt = desk.pending_prompt
+    assert prompt is not None and "used from Telegram" in prompt.body
+    desk.choose(prompt.options[0].label)
+    await until(shows(desk, "Resumed session"), "resumed")
+    await dispatcher.on_text(desk, channel, bob, "continued in discord")
+    await until(shows(desk, "to: continued in discord"), "discord answer")
+    sid = fake_api.messages_requests()[-1].session_id
+    assert sid == fake_api.messages_requests()[0].session_id
+    assert sid is not None
+    await asyncio.sleep(0.3)
+    assert [d.door for d in await database.doors.doors(sid)] == ["discord", "telegram"]
