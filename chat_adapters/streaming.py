@@ -359,17 +359,28 @@ class StreamingReply:
             self._seg_start, self._seg_prefix = model[1], second.prefix
 
     async def _send_tool_lines(self) -> None:
-        """Surfaces that cannot edit get tool lines in batches, as their own messages."""
+        """Surfaces that cannot edit get tool lines in batches, as their own messages:
+        one message per paced call, the rest on the next."""
         lines = self._tool_lines[self._tools_sent :] if self._verbosity else []
         if not lines:
             return
-        self._tools_sent = len(self._tool_lines)
-        text = _code_block("\n".join(lines))
+        room = self._budget - self._measure(_code_block(""))
+        batch = [truncate_to(lines[0], room, self._measure)]
+        for line in lines[1:]:
+            if self._measure("\n".join([*batch, line])) > room:
+                break
+            batch.append(line)
+        self._tools_sent += len(batch)
+        if self._tools_sent < len(self._tool_lines):
+            self._wake.set()
+        text = _code_block("\n".join(batch))
         if await self._call("send_text", lambda: self.surface.send_text(text)):
             self.stats.messages += 1
 
     async def _deliver_final(self, finished: TurnFinished) -> None:
-        if not self._caps.can_edit:
+        while (
+            self._verbosity and not self._caps.can_edit and self._tools_sent < len(self._tool_lines)
+        ):
             await self._send_tool_lines()
         await self._roll_over()
         line = outcome_line(finished)

@@ -310,6 +310,19 @@ async def test_surface_without_edits_gets_tool_batches_and_the_answer_at_the_end
     assert reply.stats.updates == 0
 
 
+async def test_many_tool_lines_without_edits_go_one_message_per_paced_call() -> None:
+    surface, reply, clock = make(PLAIN, verbosity=2)
+    events: list[TurnEvent] = [started()]
+    for n in range(40):
+        events.append(ToolStarted(tool_use_id=f"t{n}", name="Read", input={"file_path": f"/{n}"}))
+        events.append(ToolFinished(tool_use_id=f"t{n}", name="Read", is_error=False))
+    await play(reply, [*events, TextDelta("Read them all."), finished()], clock, gap_s=0)
+    tool_messages = [m for m in surface.messages if m.kind == "text"]
+    assert len(tool_messages) >= 3
+    assert sum(m.text.count("✓ Read") for m in tool_messages) == 40
+    assert_reply_contract(surface, reply, "Read them all.")
+
+
 async def test_a_burst_of_deltas_is_coalesced_into_few_edits() -> None:
     surface, reply, clock = make()
     await reply.handle(started())
@@ -481,17 +494,22 @@ def test_any_turn_is_delivered_whole(
     async def run() -> None:
         surface, reply, clock = make(caps, verbosity)
         events: list[TurnEvent] = [started()]
-        model_text = ""
+        shown_text = ""  # the model's text, with a blank line where a tool split it
+        after_tool = False
         for n, piece in enumerate(script):
             if piece == "tool":
                 events.append(ToolStarted(tool_use_id=f"t{n}", name="Bash", input={"c": n}))
                 events.append(ToolFinished(tool_use_id=f"t{n}", name="Bash", is_error=False))
+                after_tool = True
             else:
                 events.append(TextDelta(piece))
-                model_text += piece
+                if after_tool and shown_text and not shown_text.endswith("\n\n"):
+                    shown_text += "\n" if shown_text.endswith("\n") else "\n\n"
+                shown_text += piece
+                after_tool = False
         events.append(finished(outcome, error="boom") if outcome != "success" else finished())
         await play(reply, events, clock, gap)
-        assert_reply_contract(surface, reply, model_text)
+        assert_reply_contract(surface, reply, shown_text)
         assert surface.messages, "every turn shows something"
 
     asyncio.run(run())
