@@ -71,18 +71,18 @@ class Baton:
 def bot_settings(
     dc: FakeDiscord, claude_env: ClaudeEnv, data_dir: Path, **extra: object
 ) -> Settings:
-    return load_settings(
-        DISCORD_BOT_TOKEN=dc.token,
-        DISCORD_API_URL=dc.api_url,
-        DISCORD_GATEWAY_URL=dc.gateway_url,
-        DISCORD_GUILD_ID=dc.guild_id,
-        BATON_ROOTS=str(claude_env.project),
-        BATON_DATA_DIR=str(data_dir),
-        CLAUDE_CONFIG_DIR=str(claude_env.config_dir),
-        BATON_ALLOWED_USERS=f"discord:{dc.user_id('alice')}",
-        BATON_APPROVAL_TIMEOUT_S=30,
-        **extra,
-    )
+    values: dict[str, object] = {
+        "DISCORD_BOT_TOKEN": dc.token,
+        "DISCORD_API_URL": dc.api_url,
+        "DISCORD_GATEWAY_URL": dc.gateway_url,
+        "DISCORD_GUILD_ID": dc.guild_id,
+        "BATON_ROOTS": str(claude_env.project),
+        "BATON_DATA_DIR": str(data_dir),
+        "CLAUDE_CONFIG_DIR": str(claude_env.config_dir),
+        "BATON_ALLOWED_USERS": f"discord:{dc.user_id('alice')}",
+        "BATON_APPROVAL_TIMEOUT_S": 30,
+    }
+    return load_settings(**{**values, **extra})
 
 
 @pytest.fixture
