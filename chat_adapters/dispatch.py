@@ -42,7 +42,7 @@ from chat_adapters.streaming import StreamingReply
 from chat_adapters.surface import Surface
 from session_core.approvals import PermissionMode
 from session_core.catalog import AmbiguousSession, SessionCatalog, SessionSummary, UnknownSession
-from session_core.events import ToolStarted, TurnFinished, TurnStarted
+from session_core.events import ImageInput, ToolStarted, TurnFinished, TurnStarted
 from session_core.roots import ApprovedRoots, OutsideRoots
 from session_core.runner import TurnRunner
 from storage import ChatKey, ChatPreferences, Database
@@ -283,7 +283,7 @@ class ChatDispatcher:
                     f"⏳ Session `{short_id(session_id)}` is busy ({holder}); "
                     "your message runs when it is free."
                 )
-        prompt = await self._with_attachments(job.text, job.attachments)
+        prompt, images = await self._with_attachments(job.text, job.attachments)
         approver = ChatApprover(
             surface=surface,
             directory=str(directory),
@@ -308,6 +308,7 @@ class ChatDispatcher:
             approver=approver,
             model=prefs.model or self.policy.model,
             fork=fork,
+            images=images,
             permission_mode=_permission_mode(prefs.permission_mode or self.policy.permission_mode),
         )
         async with contextlib.aclosing(events):
@@ -407,19 +408,29 @@ class ChatDispatcher:
         answer = await surface.ask_choice(prompt)
         return answer.choice_id or _CANCEL
 
-    async def _with_attachments(self, text: str, attachments: Sequence[Attachment]) -> str:
-        if not attachments:
-            return text
-        self.inbox_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        notes = []
+    async def _with_attachments(
+        self, text: str, attachments: Sequence[Attachment]
+    ) -> tuple[str, list[ImageInput]]:
+        """Images go to the model as image blocks; other files into the inbox, by path."""
+        images: list[ImageInput] = []
+        notes: list[str] = []
         for item in attachments:
+            if item.kind == "image":
+                try:
+                    images.append(ImageInput(item.media_type, item.data))
+                    continue
+                except ValueError:
+                    pass  # an odd image type is still delivered, as a file
+            self.inbox_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             name = re.sub(r"[^\w.\-]+", "_", os.path.basename(item.file_name)) or "file"
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
             path = self.inbox_dir / f"{stamp}-{name}"
             await asyncio.to_thread(path.write_bytes, item.data)
-            what = "an image" if item.kind == "image" else "a file"
-            notes.append(f"[The user attached {what}, saved at {path} ({item.media_type}).]")
-        return "\n".join([text.strip(), *notes]).strip()
+            notes.append(f"[The user attached a file, saved at {path} ({item.media_type}).]")
+        prompt = "\n".join([text.strip(), *notes]).strip()
+        if not prompt and images:
+            prompt = "(image attached)"
+        return prompt, images
 
     async def _stop(self, line: _ChatLine) -> None:
         if line.session_id:

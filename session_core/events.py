@@ -23,6 +23,18 @@ Outcome: TypeAlias = Literal[
 
 
 @dataclass(frozen=True, slots=True)
+class ImageInput:
+    """An image that goes to the model as an image content block, beside the prompt."""
+
+    media_type: str
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if self.media_type not in ("image/jpeg", "image/png", "image/gif", "image/webp"):
+            raise ValueError(f"unsupported image type {self.media_type!r}")
+
+
+@dataclass(frozen=True, slots=True)
 class ResumeFailure:
     """A resume that did not work: which session, and what Claude Code said."""
 

@@ -21,7 +21,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,7 +33,14 @@ from session_core.approvals import Approver, PermissionMode
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome, find_transcript, is_safe_session_id
 from session_core.client_pool import ClientPool
-from session_core.events import Outcome, ResumeFailure, TurnEvent, TurnFinished, TurnStarted
+from session_core.events import (
+    ImageInput,
+    Outcome,
+    ResumeFailure,
+    TurnEvent,
+    TurnFinished,
+    TurnStarted,
+)
 from session_core.history import append_history_entry
 from session_core.sdk_door import (
     ClaudeConnection,
@@ -191,6 +198,7 @@ class TurnRunner:
         model: str | None = None,
         fork: bool = False,
         permission_mode: PermissionMode | None = None,
+        images: Sequence[ImageInput] = (),
     ) -> AsyncGenerator[TurnEvent, None]:
         """Run one turn; TurnStarted first, TurnFinished last, nothing raised.
 
@@ -262,7 +270,7 @@ class TurnRunner:
                 stack.callback(fallback.release)
                 await fallback.wait()
             async with aclosing(
-                self._drive(opened, prompt, user_id, use_approver, turn_model)
+                self._drive(opened, prompt, user_id, use_approver, turn_model, images)
             ) as events:
                 async for event in events:
                     yield event
@@ -449,6 +457,7 @@ class TurnRunner:
         user_id: str | int,
         approver: Approver | None,
         model: str | None,
+        images: Sequence[ImageInput] = (),
     ) -> AsyncGenerator[TurnEvent, None]:
         connection, sid = opened.connection, opened.session_id
         connection.approver = approver
@@ -477,7 +486,7 @@ class TurnRunner:
                 await connection.set_model(model)
             recorded = False
             sent = True
-            async with aclosing(connection.turn(prompt, state)) as messages:
+            async with aclosing(connection.turn(prompt, state, images)) as messages:
                 async for events in messages:
                     if not recorded and state.session_id:
                         recorded = True

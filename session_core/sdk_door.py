@@ -10,11 +10,12 @@ messages into ``session_core.events`` with the pure function ``translate``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import subprocess
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from claude_agent_sdk.types import SystemPromptPreset
 
 from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver, PermissionMode
 from session_core.events import (
+    ImageInput,
     Outcome,
     TextDelta,
     ToolFinished,
@@ -391,7 +393,7 @@ class ClaudeConnection:
         self.model = model
 
     async def turn(
-        self, prompt: str, state: TranslationState
+        self, prompt: str, state: TranslationState, images: Sequence[ImageInput] = ()
     ) -> AsyncGenerator[list[TurnEvent], None]:
         """Send ``prompt`` and yield the events of each SDK message, up to TurnFinished.
 
@@ -401,7 +403,7 @@ class ClaudeConnection:
         self._state = state
         self.turns += 1
         try:
-            await self._client.query(prompt)
+            await self._client.query(user_message(prompt, images) if images else prompt)
             if self._stop_requested:  # interrupt() came before the prompt was out
                 state.interrupt_requested = True
                 await self._client.interrupt()
@@ -472,6 +474,28 @@ class ClaudeConnection:
             updated = dict(decision.updated_input) if decision.updated_input is not None else None
             return PermissionResultAllow(updated_input=updated)
         return PermissionResultDeny(message=decision.message, interrupt=decision.interrupt)
+
+
+async def user_message(prompt: str, images: Sequence[ImageInput]) -> AsyncIterator[dict[str, Any]]:
+    """One user message with image blocks before the text, as the Messages API takes it."""
+    content: list[dict[str, Any]] = [
+        {
+            "type": "image",
+            "source": {
+                "type": "base64",
+                "media_type": image.media_type,
+                "data": base64.b64encode(image.data).decode("ascii"),
+            },
+        }
+        for image in images
+    ]
+    if prompt.strip():
+        content.append({"type": "text", "text": prompt})
+    yield {
+        "type": "user",
+        "message": {"role": "user", "content": content},
+        "parent_tool_use_id": None,
+    }
 
 
 def cli_path() -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Callable
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_adapters.dispatch import ChatDispatcher, ChatPolicy, Sender
+from chat_adapters.dispatch import Attachment, ChatDispatcher, ChatPolicy, Sender
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history import append_history_entry, read_claude_history
@@ -368,3 +369,38 @@ async def test_a_telegram_session_is_picked_up_in_discord_with_its_doors(
     assert sid is not None
     await asyncio.sleep(0.3)
     assert [d.door for d in await database.doors.doors(sid)] == ["discord", "telegram"]
+
+
+async def test_photos_reach_the_model_as_image_blocks_and_files_as_paths(
+    dispatcher: ChatDispatcher, fake_api: FakeAnthropic, tmp_path: Path
+) -> None:
+    png = bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    )
+    surface = MemorySurface()
+    await dispatcher.on_text(
+        surface,
+        CHAT,
+        ALICE,
+        "what is this?",
+        [
+            Attachment("image", "photo.png", png, "image/png"),
+            Attachment("document", "../notes.md", b"# Notes\n", "text/markdown"),
+        ],
+    )
+    await until(shows(surface, "FAKE-REPLY"), "the answer")
+    content = [
+        block
+        for message in fake_api.messages_requests()[-1].messages
+        if message["role"] == "user" and isinstance(message["content"], list)
+        for block in message["content"]
+    ]
+    images = [block for block in content if block.get("type") == "image"]
+    assert images and images[0]["source"]["media_type"] == "image/png"
+    texts = "\n".join(block.get("text", "") for block in content)
+    assert "what is this?" in texts
+    saved = re.search(r"saved at (\S+) \(text/markdown\)", texts)
+    assert saved is not None
+    assert Path(saved.group(1)).parent == tmp_path / "inbox"
+    assert Path(saved.group(1)).read_bytes() == b"# Notes\n"
