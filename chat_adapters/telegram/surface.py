@@ -428,6 +428,7 @@ class TelegramLiveReply:
         self._stopping = False
         self._finalized = False
         self._lock = asyncio.Lock()
+        self._sending: asyncio.Future[Message] | None = None
         self._typing = False
 
     @property
@@ -435,27 +436,37 @@ class TelegramLiveReply:
         return self._message_id
 
     async def update(self, text: str, status: Sequence[str] = ()) -> None:
+        """Show this content. Calls may overlap: the first sends the message, later ones
+        queue edits that the outbox coalesces (only the newest content is sent)."""
+        if self._finalized:
+            raise RuntimeError("live reply already finalized")
+        content = self._preview(text, status)
+        if not content:
+            return
+        self._start_typing()
+        markup = await self._stop_markup()
         async with self._lock:
             if self._finalized:
                 raise RuntimeError("live reply already finalized")
-            content = self._preview(text, status)
-            if not content:
+            message_id = self._message_id
+            if message_id is None:
+                # Shielded: a cancelled caller must not lose the id of a message that
+                # is on its way (finalize still has to edit it).
+                self._sending = asyncio.ensure_future(self._surface.send(content, markup))
+                self._message_id = (await asyncio.shield(self._sending)).message_id
                 return
-            self._start_typing()
-            markup = await self._stop_markup()
-            if self._message_id is None:
-                sent = await self._surface.send(content, markup)
-                self._message_id = sent.message_id
-            else:
-                await self._surface.edit(self._message_id, content, markup)
+        await self._surface.edit(message_id, content, markup)
 
     async def finalize(self, text: str, status: Sequence[str] = ()) -> MessageRef:
+        if self._finalized:
+            raise RuntimeError("live reply already finalized")
+        if not text.strip() and not status:
+            raise ValueError("finalize needs text or a status line")
+        self._finalized = True
         async with self._lock:
-            if self._finalized:
-                raise RuntimeError("live reply already finalized")
-            if not text.strip() and not status:
-                raise ValueError("finalize needs text or a status line")
-            self._finalized = True
+            if self._message_id is None and self._sending is not None:
+                with contextlib.suppress(Exception):  # failed: finalize sends anew
+                    self._message_id = (await self._sending).message_id
             try:
                 return await self._deliver(text, status)
             finally:
@@ -538,6 +549,7 @@ class _OpenPrompt:
         self._future: asyncio.Future[ChoiceAnswer] = asyncio.get_running_loop().create_future()
         self._key: str | None = None
         self._message_id: int | None = None
+        self._sending: asyncio.Future[Message] | None = None
         self._content = MessageText("")
 
     async def run(self) -> ChoiceAnswer:
@@ -587,8 +599,8 @@ class _OpenPrompt:
         for content in messages[:-1]:
             await surface.send(content)
         self._content = messages[-1]
-        sent = await surface.send(self._content, self._keyboard(key))
-        self._message_id = sent.message_id
+        self._sending = asyncio.ensure_future(surface.send(self._content, self._keyboard(key)))
+        self._message_id = (await asyncio.shield(self._sending)).message_id
 
     def _keyboard(self, key: str) -> InlineKeyboardMarkup:
         """Short labels share rows (up to the row limit); a long label gets its own."""
@@ -622,6 +634,8 @@ class _OpenPrompt:
         """Buttons off, and the chat shows what was chosen (or that time ran out)."""
         if self._key is not None:
             await self.surface.buttons.release(self._key, withdrawn=answer is None)
+        if self._message_id is None and self._sending is not None:
+            self._message_id = (await self._sending).message_id  # cancelled while sending
         if self._message_id is None:
             return
         note = _answer_note(self.prompt, answer)
