@@ -22,16 +22,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chat_adapters.dispatch import ChatDispatcher, ChatPolicy, Sender  # noqa: E402
-from session_core.catalog import SessionCatalog  # noqa: E402
-from session_core.claude_home import ClaudeHome, find_transcript  # noqa: E402
-from session_core.history import read_claude_history  # noqa: E402
-from session_core.roots import ApprovedRoots  # noqa: E402
-from session_core.runner import TurnRunner  # noqa: E402
-from storage import ChatKey, Database  # noqa: E402
-from tests.fakes.anthropic import FakeAnthropic, Reply  # noqa: E402
-from tests.fakes.claude_cli import isolated_claude_env  # noqa: E402
-from tests.fakes.memory_surface import MemorySurface  # noqa: E402
+from chat_adapters.dispatch import ChatDispatcher, ChatPolicy, Sender
+from session_core.catalog import SessionCatalog
+from session_core.claude_home import ClaudeHome, find_transcript
+from session_core.history import read_claude_history
+from session_core.roots import ApprovedRoots
+from session_core.runner import TurnRunner
+from storage import ChatKey, Database
+from tests.fakes.anthropic import FakeAnthropic, Reply
+from tests.fakes.claude_cli import isolated_claude_env
+from tests.fakes.memory_surface import MemorySurface
 
 PROMPTS_PER_DOOR = 20
 APPROVAL_RUNS = 5
@@ -161,7 +161,9 @@ async def approvals(chats: ChatDispatcher, fake: FakeAnthropic, project: Path) -
         fake.script(Reply.tool_use("Bash", {"command": "echo hi", "description": "e"}), "ok")
         count = len(fake.messages_requests())
         await chats.on_text(surface, chat, alice, "read only")
-        await until(lambda: "ok" in seen(surface) and len(fake.messages_requests()) >= count + 2)
+        await until(
+            lambda s=surface, c=count: "ok" in seen(s) and len(fake.messages_requests()) >= c + 2
+        )
         first, follow = fake.messages_requests()[count : count + 2]
         baseline.append(follow.received_at - first.received_at)
         # Approval: a mutating command waits for the button.
@@ -171,12 +173,12 @@ async def approvals(chats: ChatDispatcher, fake: FakeAnthropic, project: Path) -
         )
         count = len(fake.messages_requests())
         await chats.on_text(surface, chat, alice, "mutate")
-        await until(lambda: surface.pending_prompt is not None)
+        await until(lambda s=surface: s.pending_prompt is not None)
         press_at = time.time()
         surface.choose("Allow once")
-        await until(lambda: len(fake.messages_requests()) >= count + 2)
+        await until(lambda c=count: len(fake.messages_requests()) >= c + 2)
         pressed.append(fake.messages_requests()[count + 1].received_at - press_at)
-        await until(lambda: "done" in seen(surface))
+        await until(lambda s=surface: "done" in seen(s))
         assert (project / f"f{i}").exists()
     press_ms = statistics.median(pressed) * 1000
     base_ms = statistics.median(baseline) * 1000
