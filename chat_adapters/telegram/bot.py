@@ -63,6 +63,9 @@ def build_application(config: TelegramConfig) -> App:
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .concurrent_updates(CONCURRENT_UPDATES)
+        # Room for the shutdown's last getUpdates (which confirms what was fetched)
+        # while the abandoned long poll still holds its connection.
+        .get_updates_connection_pool_size(2)
         .build()
     )
 
@@ -111,13 +114,14 @@ async def _register_commands(app: App) -> None:
 
 
 async def _shutdown(app: App, router: UpdateRouter) -> None:
-    """Stop taking updates, deliver what is queued, close; each step bounded."""
+    """Stop fetching, handle what was fetched, deliver what is queued, close; each step
+    bounded."""
     steps: list[tuple[str, Any]] = []
     if app.updater is not None and app.updater.running:
         steps.append(("updater_stop", app.updater.stop))
-    steps.append(("router_close", router.aclose))
     if app.running:
-        steps.append(("app_stop", app.stop))
+        steps.append(("app_stop", app.stop))  # handles the updates already fetched
+    steps.append(("router_close", router.aclose))
     steps.append(("app_shutdown", app.shutdown))
     for name, step in steps:
         try:

@@ -3,14 +3,19 @@ to the bot; photos and documents as attachments; commands from the single list."
 
 from __future__ import annotations
 
-import asyncio
+import base64
 import re
 from pathlib import Path
 
 from chat_adapters.commands import commands_for
 from storage import Database
 from tests.e2e.telegram.conftest import STRANGER, USER, WAIT_S, Baton, answer, bot_texts, say
-from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.anthropic import (
+    FakeAnthropic,
+    RecordedRequest,
+    conversation_text,
+    last_user_message,
+)
 from tests.fakes.telegram_api import FakeTelegram
 
 GROUP = -100777
@@ -72,20 +77,30 @@ async def test_group_answers_commands_mentions_and_replies_only(
     assert tg.count_429() == 0
 
 
-async def test_photo_and_document_reach_the_model_as_files(
+def image_blocks(request: RecordedRequest) -> list[bytes]:
+    """The images of the request's last user message, decoded."""
+    message = last_user_message(request) or {}
+    content = message.get("content")
+    blocks = content if isinstance(content, list) else []
+    return [
+        base64.b64decode(b["source"]["data"])
+        for b in blocks
+        if isinstance(b, dict) and b.get("type") == "image"
+    ]
+
+
+async def test_photo_and_document_reach_the_model(
     tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
 ) -> None:
     sent = tg.send_user_message(USER, USER, "what is in this picture", photo=PNG_2X3)
-    await answer(tg, "what is in this picture", after=sent)
-    prompt = fake_api.prompts()[-1]
-    saved = re.search(r"saved at (\S+) \(image/png\)", prompt)
-    assert saved is not None, prompt
-    data = await asyncio.to_thread(Path(saved.group(1)).read_bytes)
-    assert data == PNG_2X3, "the largest size, not the thumbnail"
+    await answer(tg, "FAKE-REPLY", after=sent)
+    request = fake_api.messages_requests()[-1]
+    assert image_blocks(request) == [PNG_2X3], "the largest size, as an image block"
+    assert "what is in this picture" in conversation_text(request)
 
     sent = tg.send_user_message(USER, USER, "summarize", document=("notes.md", b"# Notes\n"))
     await answer(tg, "summarize", after=sent)
     prompt = fake_api.prompts()[-1]
-    saved = re.search(r"saved at (\S+notes\.md) \(text/markdown\)", prompt)
+    saved = re.search(r"(/\S+notes\.md)", prompt)
     assert saved is not None, prompt
-    assert await asyncio.to_thread(Path(saved.group(1)).read_bytes) == b"# Notes\n"
+    assert Path(saved.group(1)).read_bytes() == b"# Notes\n"
