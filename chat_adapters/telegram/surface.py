@@ -68,6 +68,7 @@ PRIVATE_EDIT_INTERVAL_S = 1.0
 """About one message per second per chat."""
 GROUP_EDIT_INTERVAL_S = 3.0
 """Groups allow about 20 messages a minute."""
+PACING_MARGIN = 1.05
 TYPING_INTERVAL_S = 4.5
 """A chat action shows for about 5 s."""
 TITLE_LIMIT = 200
@@ -96,9 +97,10 @@ def capabilities_for(chat_id: int) -> Capabilities:
 
 
 def outbox_for(chat_id: int, *, name: str | None = None) -> Outbox:
-    """The outbox one chat's surfaces share, paced to that chat's rate limit."""
+    """The outbox one chat's surfaces share, paced to that chat's rate limit (plus a
+    margin: requests leave on time but arrive with network jitter)."""
     return Outbox(
-        min_interval_s=capabilities_for(chat_id).min_edit_interval_s,
+        min_interval_s=capabilities_for(chat_id).min_edit_interval_s * PACING_MARGIN,
         retry_after=telegram_retry_after,
         name=name or f"telegram:{chat_id}",
     )
