@@ -1,0 +1,335 @@
+"""How fast and how faithfully does a streamed answer reach a Discord channel?
+
+The whole bot as ``baton run`` builds it (``chat_adapters.app.serve``), its discord.py
+client talking to the fake Discord (REST + gateway on 127.0.0.1), the real Claude CLI
+talking to FakeAnthropic. In one run:
+
+1. First visible output. A member posts in a fresh session's thread; the time until
+   the bot's first message appears there, against the CLI's own time to first token:
+   a bare ``claude_agent_sdk.query`` (fresh CLI, partial messages) until its first text
+   delta. Interleaved runs, medians. Goal: ratio <= 1.2.
+2. Pacing. A slow answer streamed for ~10 s: REST calls per streamed second, the most
+   edits of one message inside any one second, and 429s. Goals: <= 1 edit/s, no 429.
+3. Completeness. Text delivered / text produced, both as the chat shows it (every word
+   of the model's answer, in order, in the final messages) and as
+   ``StreamingReply.stats`` counts it (a reply driven on the Discord surface directly,
+   from the runner's events). Goal: 1.0.
+
+Run: ``uv run python benchmarks/discord_streaming.py [--runs N]`` (~1 min).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import structlog
+from claude_agent_sdk import ClaudeAgentOptions, StreamEvent, query
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from chat_adapters.app import serve
+from chat_adapters.discord.client import BatonClient, use_endpoints
+from chat_adapters.settings import load_settings
+from chat_adapters.streaming import StreamingReply
+from session_core.catalog import SessionCatalog
+from session_core.claude_home import ClaudeHome
+from session_core.runner import TurnRunner
+from tests.fakes.anthropic import FakeAnthropic, Reply, long_text
+from tests.fakes.claude_cli import ClaudeEnv, isolated_claude_env
+from tests.fakes.discord_api import FakeDiscord, SentMessage
+
+GOAL_FIRST_OUTPUT = 1.2
+GOAL_EDITS_PER_S = 1.0
+JITTER_S = 0.05
+"""Arrival times at the fake wobble by a few ms around the paced 1 s."""
+WAIT_S = 60.0
+READING_S = 1.5
+SLOW_DELTAS, SLOW_DELAY_S = 40, 0.25
+LONG_CHARS = 7000
+MESSAGE_ROUTES = (
+    "POST /channels/{channel_id}/messages",
+    "PATCH /channels/{channel_id}/messages/{message_id}",
+    "POST /webhooks/{application_id}/{token}",
+    "PATCH /webhooks/{application_id}/{token}/messages/{message_id}",
+)
+_STATUS_LINE = re.compile(r"^-# .*$", re.MULTILINE)
+
+
+@contextmanager
+def cli_environment(world: ClaudeEnv) -> Iterator[None]:
+    """The CLI env in this process: the SDK merges ``os.environ`` under the runner's."""
+    saved = {name: os.environ.get(name) for name in world.env}
+    os.environ.update(world.env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+async def cli_first_token(world: ClaudeEnv, prompt: str) -> float:
+    """Seconds from spawning a bare SDK query to its first text delta."""
+    options = ClaudeAgentOptions(
+        cwd=str(world.project), env=world.env, include_partial_messages=True
+    )
+    start = time.monotonic()
+    first = 0.0
+    async for message in query(prompt=prompt, options=options):
+        if first == 0.0 and isinstance(message, StreamEvent):
+            event: dict[str, Any] = message.event
+            if event.get("type") == "content_block_delta" and event["delta"].get("text"):
+                first = time.monotonic() - start
+    assert first > 0, "the CLI streamed no text"
+    return first
+
+
+def bot_messages(dc: FakeDiscord, channel_id: int) -> list[SentMessage]:
+    return [m for m in dc.messages(channel_id) if m.author_id == dc.bot_user_id and m.type != 18]
+
+
+def has_stop(message: SentMessage) -> bool:
+    return any(c.startswith("baton:s:") for c in message.custom_ids)
+
+
+async def fresh_thread(dc: FakeDiscord, n: int) -> int:
+    """``/new`` in the channel: a thread whose next message starts a new session."""
+    await dc.dispatch_slash_command("new", channel_id=dc.channel_id())
+    await dc.wait_until(lambda: len(dc.threads()) == n + 1, timeout=WAIT_S, what="a new thread")
+    thread = dc.threads()[-1]
+    await dc.wait_for_message(thread.id, "next message starts", timeout=WAIT_S)
+    return thread.id
+
+
+async def as_a_person(dc: FakeDiscord, thread_id: int, *, back_to_back: bool = False) -> None:
+    """A person reads the bot's last message before writing: at least READING_S after
+    the bot last touched the thread (unless measuring ``back_to_back``)."""
+    if back_to_back:
+        return
+    touched = [t for m in bot_messages(dc, thread_id) for t in (m.created_at, *m.edit_times)]
+    wait = max(touched, default=0.0) + READING_S - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
+async def first_output(
+    dc: FakeDiscord, thread_id: int, prompt: str, *, back_to_back: bool = False
+) -> float:
+    await as_a_person(dc, thread_id, back_to_back=back_to_back)
+    before = {m.id for m in bot_messages(dc, thread_id)}
+    sent = await dc.send_user_message(thread_id, dc.user_id("alice"), prompt)
+    await dc.wait_until(
+        lambda: any(m.id not in before for m in bot_messages(dc, thread_id)),
+        timeout=WAIT_S,
+        what="the first reply message",
+    )
+    first = min(m.created_at for m in bot_messages(dc, thread_id) if m.id not in before)
+    await dc.wait_for_message(
+        thread_id, predicate=lambda m: m.id not in before and not has_stop(m) and "to:" in m.content
+    )
+    return first - sent.created_at
+
+
+def words(text: str) -> list[str]:
+    return _STATUS_LINE.sub("", text).split()
+
+
+async def streamed(
+    dc: FakeDiscord, fake: FakeAnthropic, thread_id: int, reply: Reply, prompt: str
+) -> dict[str, float]:
+    """Stream ``reply`` into the thread; pacing and completeness as the chat saw them."""
+    fake.script(reply)
+    await as_a_person(dc, thread_id)
+    before = {m.id for m in bot_messages(dc, thread_id)}
+    requests_before = len(dc.requests)
+    limited_before = dc.rate_limited_total
+    await dc.send_user_message(thread_id, dc.user_id("alice"), prompt)
+    produced = words(reply.text)
+
+    def done() -> bool:
+        new = [m for m in bot_messages(dc, thread_id) if m.id not in before]
+        shown = sum(len(words(m.content)) for m in new)
+        return bool(new) and not any(has_stop(m) for m in new) and shown >= len(produced)
+
+    await dc.wait_until(done, timeout=WAIT_S * 2, what="the final message")
+    new = [m for m in bot_messages(dc, thread_id) if m.id not in before]
+    calls = [r for r in dc.requests[requests_before:] if r.route in MESSAGE_ROUTES]
+    start = min(m.created_at for m in new)
+    end = max([m.created_at, *m.edit_times][-1] for m in new)
+    seconds = max(end - start, 1e-9)
+    shown = [w for m in new for w in words(m.content)]
+    delivered = sum(len(w.encode()) for w, p in zip(shown, produced, strict=False) if w == p)
+    return {
+        "seconds": seconds,
+        "messages": len(new),
+        "calls": len(calls),
+        "calls_per_s": len(calls) / seconds,
+        "min_gap_s": min(
+            (b - a for m in new for a, b in pairwise((m.created_at, *m.edit_times))),
+            default=float("inf"),
+        ),
+        "rate_limited": dc.rate_limited_total - limited_before,
+        "delivered_ratio": delivered / sum(len(w.encode()) for w in produced)
+        if shown[: len(produced)] == produced
+        else 0.0,
+    }
+
+
+async def stats_through_the_surface(
+    dc: FakeDiscord, fake: FakeAnthropic, world: ClaudeEnv
+) -> float:
+    """``StreamingReply.stats`` for a long answer driven straight onto a Discord surface."""
+
+    async def allow(*_: Any) -> bool:
+        return True
+
+    async def ignore(_: Any) -> None:
+        return None
+
+    use_endpoints(dc.api_url, dc.gateway_url)
+    client = BatonClient(gate=allow, on_user_message=ignore, guild_id=dc.guild_id)
+    home = ClaudeHome(world.config_dir)
+    runner = TurnRunner(home, SessionCatalog(home), base_env=world.env)
+    connect: asyncio.Task[None] | None = None
+    try:
+        async with asyncio.timeout(WAIT_S):
+            await client.login(dc.token)
+            connect = asyncio.create_task(client.connect())
+            await client.ready.wait()
+        channel = client.get_channel(dc.channel_id("baton"))
+        assert channel is not None
+        surface = client.surface(channel)  # type: ignore[arg-type]
+        fake.script(Reply(text=long_text(LONG_CHARS), chunks=60, delay_s=0.02))
+        reply = StreamingReply(surface, verbosity=1)
+        events = runner.stream_turn("write a lot", world.project, "bench", force_new=True)
+        async with asyncio.timeout(WAIT_S * 2):
+            await reply.consume(events)
+        return reply.stats.delivered_ratio
+    finally:
+        await runner.aclose()
+        await client.close()
+        if connect is not None:
+            await asyncio.wait({connect}, timeout=10)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f} ms"
+
+
+async def main(runs: int) -> int:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    logging.getLogger("discord").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp, FakeAnthropic() as fake:
+        world = isolated_claude_env(Path(tmp) / "claude", fake.url)
+        async with FakeDiscord() as dc:
+            settings = load_settings(
+                DISCORD_BOT_TOKEN=dc.token,
+                DISCORD_API_URL=dc.api_url,
+                DISCORD_GATEWAY_URL=dc.gateway_url,
+                DISCORD_GUILD_ID=dc.guild_id,
+                BATON_ROOTS=str(world.project),
+                BATON_DATA_DIR=str(Path(tmp) / "data"),
+                CLAUDE_CONFIG_DIR=str(world.config_dir),
+                BATON_ALLOWED_USERS=f"discord:{dc.user_id('alice')}",
+            )
+            with cli_environment(world):
+                stopping = asyncio.Event()
+                bot = asyncio.create_task(serve(settings, ("discord",), stopping))
+                try:
+                    await dc.wait_until(
+                        lambda: dc.gateway_connected and bool(dc.registered_commands(dc.guild_id)),
+                        timeout=WAIT_S,
+                    )
+                    await cli_first_token(world, "warm-up")
+                    thread = await fresh_thread(dc, 0)
+                    await first_output(dc, thread, "warm-up")
+                    cli: list[float] = []
+                    ours: list[float] = []
+                    for i in range(runs):
+                        cli.append(await cli_first_token(world, f"bare {i}"))
+                        thread = await fresh_thread(dc, i + 1)
+                        ours.append(await first_output(dc, thread, f"discord {i}"))
+                    follow = [await first_output(dc, thread, f"follow-up {i}") for i in range(3)]
+                    rushed = [
+                        await first_output(dc, thread, f"rushed {i}", back_to_back=True)
+                        for i in range(3)
+                    ]
+                    slow = await streamed(
+                        dc, fake, thread, Reply.slow(SLOW_DELTAS, SLOW_DELAY_S), "slow answer"
+                    )
+                    long = await streamed(
+                        dc,
+                        fake,
+                        thread,
+                        Reply(text=long_text(LONG_CHARS), chunks=60, delay_s=0.02),
+                        "long answer",
+                    )
+                finally:
+                    stopping.set()
+                    await asyncio.wait_for(bot, WAIT_S)
+                stats_ratio = await stats_through_the_surface(dc, fake, world)
+            violations = dc.violations
+
+    m_cli, m_ours = statistics.median(cli), statistics.median(ours)
+    ratio = m_ours / m_cli
+    print(f"Discord streaming, {runs} interleaved runs (fake Discord + FakeAnthropic, 127.0.0.1)")
+    print("1. first visible output")
+    print(f"  CLI time to first token (bare SDK query)    {_ms(m_cli)}   baseline")
+    print(
+        f"  message -> first bot message, new session   {_ms(m_ours)}   ratio {ratio:.2f}"
+        f"  (goal <= {GOAL_FIRST_OUTPUT})  {'ok' if ratio <= GOAL_FIRST_OUTPUT else 'MISSED'}"
+    )
+    print(
+        f"  ... follow-up on the live session          {_ms(statistics.median(follow))}"
+        f"   ratio {statistics.median(follow) / m_cli:.2f}"
+    )
+    print(
+        f"  ... follow-up sent back to back           {_ms(statistics.median(rushed))}"
+        "   (waits out the channel's 1 op/s pacing after the bot's last edit)"
+    )
+    print("  all runs (ms): cli " + " ".join(f"{v * 1000:.0f}" for v in cli))
+    print("                 bot " + " ".join(f"{v * 1000:.0f}" for v in ours))
+    ok = ratio <= GOAL_FIRST_OUTPUT
+    print("2. pacing")
+    for name, run in (("slow answer", slow), ("long answer", long)):
+        edits_per_s = 1 / run["min_gap_s"]
+        edits_ok = run["min_gap_s"] >= 1 / GOAL_EDITS_PER_S - JITTER_S and run["rate_limited"] == 0
+        ok = ok and edits_ok
+        print(
+            f"  {name}: {run['seconds']:.1f} s streamed, {run['messages']:.0f} messages, "
+            f"{run['calls']:.0f} REST calls = {run['calls_per_s']:.2f}/s; shortest gap between "
+            f"two writes of one message {run['min_gap_s'] * 1000:.0f} ms = {edits_per_s:.2f} "
+            f"edits/s (goal <= {GOAL_EDITS_PER_S:.0f}); 429s: {run['rate_limited']:.0f}  "
+            f"{'ok' if edits_ok else 'MISSED'}"
+        )
+    print("3. completeness")
+    for name, value in (
+        ("slow answer, as the chat shows it", slow["delivered_ratio"]),
+        ("long answer, as the chat shows it", long["delivered_ratio"]),
+        ("long answer, StreamingReply.stats", stats_ratio),
+    ):
+        ok = ok and value == 1.0
+        print(f"  {name:36s} delivered/produced = {value:.3f}  (goal 1.0)")
+    print(f"fake Discord violations: {len(violations)}")
+    return 0 if ok and not violations else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    raise SystemExit(asyncio.run(main(parser.parse_args().runs)))
