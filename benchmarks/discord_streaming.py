@@ -7,9 +7,12 @@ talking to FakeAnthropic. In one run:
 1. First visible output. A member posts in a fresh session's thread; the time until
    the bot's first message appears there, against the CLI's own time to first token:
    a bare ``claude_agent_sdk.query`` (fresh CLI, partial messages) until its first text
-   delta. Interleaved runs, medians. Goal: ratio <= 1.2.
-2. Pacing. A slow answer streamed for ~10 s: REST calls per streamed second, the most
-   edits of one message inside any one second, and 429s. Goals: <= 1 edit/s, no 429.
+   delta. Interleaved runs, medians. Goal: ratio <= 1.2. The member writes as a person
+   does, a moment after the bot's last message; a message sent back to back with the
+   bot's last edit waits out the channel's pacing (1 operation/s), shown separately.
+2. Pacing. A slow answer streamed for ~10 s and a long one over several messages: REST
+   calls per streamed second, the shortest gap between two writes of one message, and
+   429s. Goals: <= 1 edit/s per message, no 429.
 3. Completeness. Text delivered / text produced, both as the chat shows it (every word
    of the model's answer, in order, in the final messages) and as
    ``StreamingReply.stats`` counts it (a reply driven on the Discord surface directly,
