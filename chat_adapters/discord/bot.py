@@ -108,20 +108,45 @@ class DiscordBot:
     def __init__(self, dispatcher: Dispatcher, config: DiscordConfig) -> None:
         self.dispatcher = dispatcher
         self.config = config
-        self.client = BatonClient(
-            gate=self._gate, on_user_message=self._on_message, guild_id=config.guild_id
-        )
+        self.client = self._new_client(message_content=True)
         self._refused: set[int] = set()
+
+    def _new_client(self, *, message_content: bool) -> BatonClient:
+        client = BatonClient(
+            gate=self._gate,
+            on_user_message=self._on_message,
+            guild_id=self.config.guild_id,
+            message_content=message_content,
+        )
         for spec in commands_for(APP):
-            self.client.tree.add_command(
+            client.tree.add_command(
                 build_command(spec, self._on_command, self._complete),
-                guild=self.client.command_guild,
+                guild=client.command_guild,
             )
-        self.client.tree.error(self._on_tree_error)
+        client.tree.error(self._on_tree_error)
+        return client
 
     # -- running ----------------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:
+        """Connect and stay connected until ``stopping``.
+
+        When the message-content intent is not enabled for the application (Discord
+        closes the gateway with 4014), the bot connects again without it: slash
+        commands and buttons keep working, plain messages only when they mention it.
+        """
+        try:
+            await self._run_client(stopping)
+        except discord.PrivilegedIntentsRequired:
+            log.warning(
+                "discord.message_content_intent_disabled",
+                hint="enable MESSAGE CONTENT INTENT for the bot in the Developer Portal; "
+                "until then use /ask or mention the bot",
+            )
+            self.client = self._new_client(message_content=False)
+            await self._run_client(stopping)
+
+    async def _run_client(self, stopping: asyncio.Event) -> None:
         client = self.client
         connect: asyncio.Task[None] | None = None
         stop = asyncio.create_task(stopping.wait(), name="discord-stopping")
@@ -131,7 +156,7 @@ class DiscordBot:
             connect = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
             await asyncio.wait({connect, stop}, return_when=asyncio.FIRST_COMPLETED)
             if connect.done():
-                connect.result()  # a fatal gateway error (bad intents, token reset...)
+                connect.result()  # a fatal gateway error (refused intent, token reset...)
                 raise RuntimeError("the Discord gateway connection ended")
         finally:
             stop.cancel()

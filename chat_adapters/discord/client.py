@@ -42,9 +42,10 @@ class BatonClient(discord.Client):
         on_user_message: MessageHandler,
         guild_id: int | None = None,
         guild_ready_timeout: float = GUILD_READY_TIMEOUT_S,
+        message_content: bool = True,
     ) -> None:
         intents = discord.Intents.default()
-        intents.message_content = True
+        intents.message_content = message_content
         super().__init__(
             intents=intents,
             allowed_mentions=NO_MENTIONS,
