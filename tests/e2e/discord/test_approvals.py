@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.discord.conftest import WAIT_S, Baton, bot_settings, choose, final
+from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, bot_settings, choose, final
 from tests.fakes.anthropic import FakeAnthropic, Reply, tool_results
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord, SentMessage
@@ -97,7 +97,14 @@ async def test_questions_answered_by_button_and_by_typing_reach_the_model(
             },
         )
 
-    fake_api.script(question("Which color?"), "blue it is", question("And now?"), "green then")
+    fake_api.script(
+        question("Which color?"),
+        "blue it is",
+        question("And now?"),
+        "green then",
+        question("Last one?"),
+        "red at last",
+    )
     alice, channel = dc.user_id("alice"), dc.channel_id()
 
     await dc.send_user_message(channel, alice, "pick a color")
@@ -116,6 +123,16 @@ async def test_questions_answered_by_button_and_by_typing_reach_the_model(
     result = json.dumps(tool_results(fake_api.messages_requests()[-1]))
     assert '\\"And now?\\"=\\"green\\"' in result
     assert "→ green" in dc.message(again.id).content
+
+    # /ask answers it too (what people without the message-content intent type).
+    await dc.send_user_message(channel, alice, "one more")
+    await dc.wait_for_message(channel, "Last one?", predicate=has_buttons, timeout=WAIT_S)
+    command = await dc.dispatch_slash_command("ask", {"prompt": "red"}, user_id=alice)
+    assert "Answered" in (await answer_of(dc, command)).content
+    await dc.wait_for_message(channel, predicate=final("red at last"), timeout=WAIT_S)
+    result = json.dumps(tool_results(fake_api.messages_requests()[-1]))
+    assert '\\"Last one?\\"=\\"red\\"' in result
+
     prompts = [p for p in fake_api.prompts() if p]  # "" are tool results going back
-    assert prompts == ["pick a color", "pick again"], "the typed answer was no prompt"
+    assert prompts == ["pick a color", "pick again", "one more"], "answers were no prompts"
     assert dc.violations == []

@@ -155,13 +155,22 @@ async def test_strangers_get_an_ephemeral_refusal_and_reach_nothing(
         public = [m for m in _bot_messages(dc, channel) if not m.ephemeral]
         assert len(public) == 1, "one public refusal per person, not one per message"
         assert public[0].content.startswith("Sorry") and first.id != public[0].id
+
+        # Alice's picker: Bob's click is refused to him alone and changes nothing.
+        picker = await answer_of(dc, await dc.dispatch_slash_command("sessions"))
+        new_session = next(c for c in picker.custom_ids if c.startswith("baton:c:"))
+        click = await dc.click_button(picker, new_session, user_id=bob)
+        answered = await dc.wait_for_callback(click)
+        assert answered.ok and answered.type == 4 and answered.latency_s < 3
+        assert dc.message(picker.id).components == picker.components
+        assert dc.threads() == []
     finally:
         await baton.stop()
     assert fake_api.messages_requests() == [], "nothing reached Claude"
     async with Database.open(tmp_path / "data" / "baton.sqlite3") as db:
         refused = [e for e in await db.audit.recent(20) if not e.allowed]
     assert {e.user_id for e in refused} == {str(bob)}
-    assert {"/ask", "message", "/help"} <= {e.action for e in refused}
+    assert {"/ask", "message", "/help", "choice"} <= {e.action for e in refused}
     assert dc.violations == []
 
 
