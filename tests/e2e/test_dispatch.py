@@ -66,7 +66,7 @@ async def dispatcher(
 
 async def until(check: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
     async with asyncio.timeout(timeout_s):
-        while not check():  # noqa: ASYNC110 - the state lives in several objects
+        while not check():
             await asyncio.sleep(0.05)
     assert check(), what
 

@@ -52,7 +52,7 @@ async def dispatcher(
 
 async def wait_for_text(surface: MemorySurface, text: str, timeout_s: float = 60.0) -> None:
     async with asyncio.timeout(timeout_s):
-        while text not in "\n".join(m.display for m in surface.messages):  # noqa: ASYNC110
+        while text not in "\n".join(m.display for m in surface.messages):
             await asyncio.sleep(0.05)
 
 
@@ -94,7 +94,7 @@ async def test_tui_session_open_in_tmux_asks_and_fork_keeps_it_untouched(
         surface = MemorySurface()
         await dispatcher.on_text(surface, CHAT, ALICE, "from the phone meanwhile")
         async with asyncio.timeout(60):
-            while surface.pending_prompt is None:  # noqa: ASYNC110
+            while surface.pending_prompt is None:
                 await asyncio.sleep(0.05)
         prompt = surface.pending_prompt
         assert prompt is not None

@@ -118,7 +118,7 @@ async def test_sessions_run_in_parallel_and_one_sessions_turns_in_order(
     third_a = asyncio.create_task(turn(a, "a3"))
     only_b = asyncio.create_task(turn(b, "SLOW:8 b1"))
     async with asyncio.timeout(TURN_TIMEOUT_S):
-        while turn_runner.waiting(a) < 2:  # noqa: ASYNC110 (the runner offers no event)
+        while turn_runner.waiting(a) < 2:
             await asyncio.sleep(0.01)
         assert turn_runner.busy(a)
         results = await asyncio.gather(first_a, second_a, third_a, only_b)
@@ -188,7 +188,7 @@ async def test_a_cancelled_consumer_frees_the_session(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        while turn_runner.busy(sid):  # noqa: ASYNC110 (cleanup finishes in the generator's finaliser)
+        while turn_runner.busy(sid):
             await asyncio.sleep(0.01)
 
     after = await collect(turn_runner.stream_turn("next", claude_env.project, "u1", session_id=sid))

@@ -44,9 +44,7 @@ async def test_a_dead_holder_leaves_nothing_stale(tmp_path: Path) -> None:
         "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, b'other'); print('held', flush=True)\n"
         "time.sleep(60)\n"
     )
-    child = subprocess.Popen(  # noqa: ASYNC220 - a plain OS process holding the lock
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
-    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "held"
         claims = SessionClaims(tmp_path)
