@@ -186,6 +186,8 @@ class TelegramSurface:
         self._typing_task: asyncio.Task[None] | None = None
         self._prompts: list[_OpenPrompt] = []
         self._background: set[asyncio.Task[None]] = set()
+        self.newest_message_id = 0
+        """The newest message seen in this chat/topic, sent or received."""
 
     @property
     def surface_id(self) -> str:
@@ -239,6 +241,7 @@ class TelegramSurface:
             )
 
         sent = await self.outbox.send(upload)
+        self.saw(sent.message_id)
         return MessageRef(str(sent.message_id))
 
     # -- what the bot routes here -----------------------------------------------------------
@@ -301,7 +304,9 @@ class TelegramSurface:
                 log.warning("telegram_entities_refused", error=exc.message)
                 return await self._send_now(MessageText(content.text), markup)
 
-        return await self.outbox.send(run)
+        sent: Message = await self.outbox.send(run)
+        self.saw(sent.message_id)
+        return sent
 
     async def edit(
         self,
@@ -330,6 +335,19 @@ class TelegramSurface:
                     await self._edit_now(message_id, MessageText(content.text), markup)
 
         return await self.outbox.edit(message_id, run, final=final)
+
+    async def delete(self, message_id: int) -> None:
+        """Delete a message this bot sent (after its queued edits); gone already is fine."""
+
+        async def run() -> None:
+            with contextlib.suppress(BadRequest):
+                await call_api(lambda: self.bot.delete_message(self.chat_id, message_id))
+
+        await self.outbox.delete(message_id, run)
+
+    def saw(self, message_id: int) -> None:
+        """A message arrived in this chat/topic (the person wrote)."""
+        self.newest_message_id = max(self.newest_message_id, message_id)
 
     async def remove_keyboard(self, message_id: int) -> None:
         """Take the buttons off a message whose buttons no longer do anything."""
@@ -451,13 +469,23 @@ class TelegramLiveReply:
             if self._finalized:
                 raise RuntimeError("live reply already finalized")
             message_id = self._message_id
-            if message_id is None:
+            buried = self._buried()
+            if message_id is None or buried:
                 # Shielded: a cancelled caller must not lose the id of a message that
                 # is on its way (finalize still has to edit it).
                 self._sending = asyncio.ensure_future(self._surface.send(content, markup))
                 self._message_id = (await asyncio.shield(self._sending)).message_id
+                if buried and message_id is not None:
+                    await self._surface.delete(message_id)
                 return
         await self._surface.edit(message_id, content, markup)
+
+    def _buried(self) -> bool:
+        """Something was said in the chat after the live message (a question, a queued
+        notice, the person): it moves down, where the person is reading, instead of
+        changing out of sight above."""
+        message_id = self._message_id
+        return message_id is not None and self._surface.newest_message_id > message_id
 
     async def finalize(self, text: str, status: Sequence[str] = ()) -> MessageRef:
         if self._finalized:
@@ -469,9 +497,14 @@ class TelegramLiveReply:
             if self._message_id is None and self._sending is not None:
                 with contextlib.suppress(Exception):  # failed: finalize sends anew
                     self._message_id = (await self._sending).message_id
+            buried = self._message_id if self._buried() else None
+            if buried is not None:
+                self._message_id = None
             try:
                 return await self._deliver(text, status)
             finally:
+                if buried is not None:
+                    await self._surface.delete(buried)
                 await self._end()
 
     async def _deliver(self, text: str, status: Sequence[str]) -> MessageRef:

@@ -137,6 +137,7 @@ class UpdateRouter:
         if not await self.dispatcher.authorize(sender, chat, action):
             await self._refuse(surface, sender)
             return
+        surface.saw(message.message_id)
         if incoming.command is not None:
             name, args = incoming.command
             await self.dispatcher.on_command(surface, chat, sender, name, args)

@@ -63,16 +63,19 @@ class Baton:
             await task
 
 
-def bot_settings(tg: FakeTelegram, claude_env: ClaudeEnv, data_dir: Path) -> Settings:
-    return load_settings(
-        TELEGRAM_BOT_TOKEN=tg.token,
-        TELEGRAM_API_URL=tg.root_url,
-        BATON_ROOTS=str(claude_env.project),
-        BATON_DATA_DIR=str(data_dir),
-        CLAUDE_CONFIG_DIR=str(claude_env.config_dir),
-        BATON_ALLOWED_USERS=f"telegram:{USER}",
-        BATON_APPROVAL_TIMEOUT_S=30,
-    )
+def bot_settings(
+    tg: FakeTelegram, claude_env: ClaudeEnv, data_dir: Path, **overrides: object
+) -> Settings:
+    values: dict[str, object] = {
+        "TELEGRAM_BOT_TOKEN": tg.token,
+        "TELEGRAM_API_URL": tg.root_url,
+        "BATON_ROOTS": str(claude_env.project),
+        "BATON_DATA_DIR": str(data_dir),
+        "CLAUDE_CONFIG_DIR": str(claude_env.config_dir),
+        "BATON_ALLOWED_USERS": f"telegram:{USER}",
+        "BATON_APPROVAL_TIMEOUT_S": 30,
+    }
+    return load_settings(**(values | overrides))
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ For the surface conformance suite: the surface talks to :class:`FakeTelegram` th
 real PTB, and the harness reads what the fake holds (text after edits, keyboards,
 documents) and acts as the user (presses, typed replies). Presses and replies reach the
 surface the way they do in the product: a polling PTB application hands callback
-queries to ``TelegramSurface.on_button`` and typed text to ``answer_typed``.
+queries to ``TelegramSurface.on_button`` and typed text to ``saw`` + ``answer_typed``.
 """
 
 from __future__ import annotations
@@ -77,12 +77,10 @@ class TelegramHarness:
             return
         if update.callback_query is not None:
             await self._surface.on_button(update.callback_query)
-        elif (
-            update.message is not None
-            and update.message.text is not None
-            and not self._surface.answer_typed(update.message.text)
-        ):
-            self.typed.append(update.message.text)
+        elif update.message is not None and update.message.text is not None:
+            self._surface.saw(update.message.message_id)  # as the update router does
+            if not self._surface.answer_typed(update.message.text):
+                self.typed.append(update.message.text)
 
     def bot_messages(self) -> list[ChatMessage]:
         return [m for m in self.tg.sent_messages(self.chat_id) if not m.deleted]
@@ -111,7 +109,7 @@ class TelegramHarness:
     async def reply(self, text: str) -> None:
         sent = self.tg.send_user_message(self.chat_id, USER, text)
         await self.tg.wait_for(
-            lambda: self.tg.pending_update_count == 0 or None,
+            lambda: self._surface.newest_message_id >= sent.message_id,
             timeout=WAIT_S,
             what=f"the bot to take message {sent.message_id}",
         )

@@ -128,3 +128,25 @@ async def test_files_that_cannot_be_sent_are_refused_before_sending() -> None:
         assert len(sent) == 1 and sent[0].document is not None
         assert len(sent[0].caption or "") <= 1024
         assert not h.tg.calls("sendMessage")
+
+
+async def test_a_live_message_moves_below_what_was_said_after_it() -> None:
+    async with telegram_harness() as h:
+        live = await h.surface.open_live_reply()
+        await live.update("w0001 first part")
+        above = h.bot_messages()[0]
+        await h.surface.send_text("⏳ Queued: runs after 1 earlier message.")
+        await live.update("w0001 first part w0002")
+        moved = h.bot_messages()
+        assert [m.body for m in moved] == [
+            "⏳ Queued: runs after 1 earlier message.",
+            "w0001 first part w0002",
+        ]
+        assert h.tg.message(USER, above.message_id).deleted
+
+        await h.reply("a message from the person")
+        ref = await live.finalize("w0001 first part w0002 w0003")
+        last = h.tg.transcript(USER)[-1]
+        assert last.from_bot and last.body == "w0001 first part w0002 w0003"
+        assert ref.message_id == str(last.message_id)
+        assert len([m for m in h.bot_messages() if "w0001" in m.body]) == 1, "moved, not copied"
