@@ -403,7 +403,7 @@ class DiscordSurface:
     async def _still_working(self, reply: _InteractionReply) -> None:
         try:
             await reply.interaction.edit_original_response(content=STILL_WORKING)
-        except discord.HTTPException as exc:
+        except Exception as exc:  # an HTTP error, or the client closed meanwhile
             log.warning("discord.placeholder_expired", surface=self.surface_id, error=repr(exc))
 
 

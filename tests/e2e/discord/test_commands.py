@@ -9,6 +9,9 @@ import re
 import uuid
 from pathlib import Path
 
+import pytest
+
+from chat_adapters.discord import surface as surface_module
 from session_core.claude_home import ClaudeHome, project_key
 from session_core.history import append_history_entry
 from storage import Database
@@ -180,3 +183,20 @@ def _bot_messages(dc: FakeDiscord, channel_id: int) -> list[SentMessage]:
         for m in dc.messages(channel_id)
         if m.author_id == dc.bot_user_id and m.type in (0, 19, 20)
     ]
+
+
+async def test_a_command_silent_until_its_token_runs_out_replaces_thinking(
+    dc: FakeDiscord, baton: Baton, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interaction tokens die after 15 minutes; here "15 minutes" is 0.1 s, less than
+    the CLI's start-up, so the placeholder is replaced before the answer comes."""
+    monkeypatch.setattr(surface_module, "INTERACTION_SAFE_S", 0.1)
+    channel = dc.channel_id()
+    asked = await dc.dispatch_slash_command("ask", {"prompt": "take your time"})
+    placeholder = await answer_of(dc, asked)
+    assert placeholder.content == surface_module.STILL_WORKING
+    answer = await dc.wait_for_message(
+        channel, predicate=final("to: take your time"), timeout=WAIT_S
+    )
+    assert answer.interaction_id is None, "the answer came as a channel message"
+    assert dc.violations == []
