@@ -17,16 +17,17 @@ from typing import Any
 
 import discord
 import pytest
+from discord import app_commands
 
 from chat_adapters.discord.client import BatonClient, use_endpoints
 from chat_adapters.discord.surface import DiscordSurface
 from tests.conformance.surface_suite import SeenMessage
-from tests.fakes.discord_api import FakeDiscord, SentMessage
+from tests.fakes.discord_api import DispatchedInteraction, FakeDiscord, SentMessage
 from tests.fakes.discord_limits import walk_components
 
 WAIT_S = 10.0
-BOT_MESSAGE_TYPES = (0, 19)
-"""Plain messages and replies: what the bot itself said (not thread notices)."""
+BOT_MESSAGE_TYPES = (0, 19, 20)
+"""Plain messages, replies and command responses (not thread notices)."""
 
 
 def keep_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,6 +81,15 @@ async def connected_client(
         client.router.answer_typed(message.channel.id, message.content)
 
     client = BatonClient(gate=allow_everyone, on_user_message=typed, guild_id=dc.guild_id)
+    deferred: asyncio.Queue[discord.Interaction[Any]] = asyncio.Queue()
+
+    @app_commands.command(name="probe", description="Defer, for a command-bound surface")
+    async def probe(interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(thinking=True)
+        deferred.put_nowait(interaction)
+
+    client.tree.add_command(probe, guild=client.command_guild)
+    client.deferred = deferred  # type: ignore[attr-defined]
     task: asyncio.Task[None] | None = None
     try:
         async with asyncio.timeout(WAIT_S):
@@ -92,6 +102,16 @@ async def connected_client(
             await client.close()
             if task is not None:
                 await task
+
+
+async def deferred_interaction(
+    dc: FakeDiscord, client: BatonClient
+) -> tuple[DispatchedInteraction, discord.Interaction[Any]]:
+    """A ``/probe`` by the first member, deferred with "thinking…" as the bot does."""
+    dispatched = await dc.dispatch_slash_command("probe")
+    queue: asyncio.Queue[discord.Interaction[Any]] = client.deferred  # type: ignore[attr-defined]
+    async with asyncio.timeout(WAIT_S):
+        return dispatched, await queue.get()
 
 
 def labels(message: SentMessage) -> tuple[str, ...]:
@@ -119,10 +139,12 @@ class DiscordHarness:
         return self._surface
 
     def bot_messages(self) -> list[SentMessage]:
+        """What the bot said: messages, replies and filled command responses (a
+        "thinking…" placeholder is not something the bot said yet)."""
         return [
             m
             for m in self.dc.messages(self.channel_id)
-            if m.author_id == self.dc.bot_user_id and m.type in BOT_MESSAGE_TYPES
+            if m.author_id == self.dc.bot_user_id and m.type in BOT_MESSAGE_TYPES and not m.loading
         ]
 
     async def seen(self) -> list[SeenMessage]:

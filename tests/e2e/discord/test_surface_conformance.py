@@ -15,12 +15,17 @@ import discord
 import pytest
 
 from tests.conformance.surface_suite import CHECK_NAMES, SurfaceHarness, run_check
-from tests.e2e.discord.harness import DiscordHarness, connected_client, discord_errors
+from tests.e2e.discord.harness import (
+    DiscordHarness,
+    connected_client,
+    deferred_interaction,
+    discord_errors,
+)
 from tests.fakes.discord_api import FakeDiscord
 
 
 def channel_factory(
-    monkeypatch: pytest.MonkeyPatch, *, thread: bool = False
+    monkeypatch: pytest.MonkeyPatch, *, thread: bool = False, command: bool = False
 ) -> Callable[[], AbstractAsyncContextManager[SurfaceHarness]]:
     @asynccontextmanager
     async def factory() -> AsyncIterator[SurfaceHarness]:
@@ -28,11 +33,19 @@ def channel_factory(
             async with FakeDiscord() as dc, connected_client(dc, monkeypatch) as client:
                 channel = client.get_channel(dc.channel_id())
                 assert isinstance(channel, discord.TextChannel)
-                surface = client.surface(channel, requester_id=dc.user_id())
+                probe = await deferred_interaction(dc, client) if command else None
+                surface = client.surface(
+                    channel, requester_id=dc.user_id(), interaction=probe[1] if probe else None
+                )
                 if thread:
                     surface, _ = await surface.open_thread("conformance")
                 harness = DiscordHarness(dc, surface, surface.channel.id)
                 yield harness
+                if probe is not None and harness.bot_messages():
+                    first = dc.original_response(probe[0])
+                    assert first is not None and first.id == harness.bot_messages()[0].id, (
+                        "a command's first message fills its deferred response"
+                    )
                 assert dc.violations == [], dc.violations
                 assert dc.rate_limited_total == 0, dc.rate_limited
         assert errors.messages() == [], "discord.py logged errors"
@@ -59,3 +72,12 @@ async def test_thread_surface_meets_the_contract(
     check: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await run_check(check, channel_factory(monkeypatch, thread=True))
+
+
+@pytest.mark.parametrize("check", CHECK_NAMES)
+async def test_command_surface_meets_the_contract(
+    check: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The surface of a deferred slash command: its first message fills "thinking…"
+    (edited through the interaction token), the rest go to the channel."""
+    await run_check(check, channel_factory(monkeypatch, command=True))
