@@ -19,6 +19,7 @@ from tests.fakes.anthropic import (
 from tests.fakes.telegram_api import FakeTelegram
 
 GROUP = -100777
+FORUM = -100778
 # A real 2x3 PNG.
 PNG_2X3 = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000020000000308020000001216f1"
@@ -31,6 +32,17 @@ async def test_commands_are_registered_from_the_single_list(tg: FakeTelegram, ba
     expected = {c.name: c.description for c in commands_for("telegram")}
     assert tg.bot_commands == expected
     assert "ask" not in expected and "start" in expected
+
+    say(tg, "/help")
+    helped = await answer(tg, "Directory")
+    assert str(baton.settings.roots[0]) in helped.body and "/sessions" in helped.body
+    say(tg, f"/frobnicate@{tg.bot_username} now")
+    await answer(tg, "Unknown command /frobnicate", after=helped)
+    say(tg, "/start@some_other_bot")  # a command for another bot in the chat: not ours
+    say(tg, "/status")
+    status = await answer(tg, "State: idle", after=helped)
+    assert sum("Directory" in text for text in bot_texts(tg)) == 2, "one /help, one /status"
+    assert status.message_id == tg.sent_messages(USER)[-1].message_id
 
 
 async def test_unauthorized_user_gets_one_refusal_and_never_reaches_claude(
@@ -67,10 +79,11 @@ async def test_group_answers_commands_mentions_and_replies_only(
     )
     await answer(tg, "to: and then?", chat=GROUP, after=reply)
     topic = tg.send_user_message(
-        GROUP, USER, f"{bot} in a topic", chat_type="supergroup", thread_id=55
+        FORUM, USER, f"{bot} in a topic", chat_type="supergroup", thread_id=55
     )
-    in_topic = await answer(tg, "to: in a topic", chat=GROUP, after=topic)
+    in_topic = await answer(tg, "to: in a topic", chat=FORUM, after=topic)
     assert in_topic.thread_id == 55
+    assert all(m.thread_id == 55 for m in tg.sent_messages(FORUM)), "the topic's own surface"
 
     assert fake_api.prompts() == ["what is up", "and then?", "in a topic"]
     assert sum("not allowed" in t for t in bot_texts(tg, GROUP)) == 1

@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 from chat_adapters.choices import Choice, ChoicePrompt, tool_approval_prompt
+from chat_adapters.telegram.surface import TelegramSurface
 from tests.e2e.telegram.harness import USER, WAIT_S, telegram_harness
 from tests.fakes.telegram_api import RateLimits
 
@@ -150,3 +151,18 @@ async def test_a_live_message_moves_below_what_was_said_after_it() -> None:
         assert last.from_bot and last.body == "w0001 first part w0002 w0003"
         assert ref.message_id == str(last.message_id)
         assert len([m for m in h.bot_messages() if "w0001" in m.body]) == 1, "moved, not copied"
+
+
+async def test_typing_repeats_while_a_live_reply_is_open() -> None:
+    async with telegram_harness() as h:
+        surface = TelegramSurface(
+            h.surface.bot, USER, outbox=h.surface.outbox, typing_interval_s=0.1
+        )
+        live = await surface.open_live_reply()
+        await live.update("w0001")
+        await h.tg.wait_for(lambda: len(h.tg.chat_actions) >= 3, timeout=WAIT_S, what="typing")
+        await live.finalize("w0001 w0002")
+        settled = len(h.tg.chat_actions)
+        await asyncio.sleep(0.3)
+        assert len(h.tg.chat_actions) == settled, "typing stops with the reply"
+        assert {a.action for a in h.tg.chat_actions} == {"typing"}
