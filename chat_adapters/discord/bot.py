@@ -264,7 +264,7 @@ class DiscordBot:
         attachments, skipped = await self._download(message.attachments)
         surface = self._surface(channel, message.author.id)
         if skipped:
-            await surface.send_text("⚠️ Skipped (over 20 MB): " + ", ".join(skipped))
+            await surface.send_text("⚠️ Skipped: " + ", ".join(skipped))
         if text.strip() or attachments:
             await self.dispatcher.on_text(surface, chat, sender, text, attachments)
 
@@ -279,8 +279,12 @@ class DiscordBot:
         if message.author.id in self._refused:
             return
         self._refused.add(message.author.id)
-        with contextlib.suppress(discord.HTTPException):
+
+        async def reply() -> None:
             await message.reply(self.dispatcher.refusal_text, mention_author=False)
+
+        with contextlib.suppress(discord.HTTPException):
+            await self.client.outboxes.of(message.channel.id).send(reply)
 
     async def _download(
         self, attachments: Sequence[discord.Attachment]
@@ -289,13 +293,19 @@ class DiscordBot:
         skipped: list[str] = []
         for item in attachments:
             if item.size > MAX_ATTACHMENT_BYTES:
-                skipped.append(item.filename)
+                skipped.append(f"{item.filename} (over 20 MB)")
+                continue
+            try:
+                data = await item.read()
+            except discord.HTTPException as exc:
+                log.warning("discord.attachment_failed", name=item.filename, error=repr(exc))
+                skipped.append(f"{item.filename} (could not be downloaded)")
                 continue
             media_type = item.content_type or "application/octet-stream"
             kind: Literal["image", "document"] = (
                 "image" if media_type.startswith("image/") else "document"
             )
-            found.append(Attachment(kind, item.filename, await item.read(), media_type))
+            found.append(Attachment(kind, item.filename, data, media_type))
         return found, skipped
 
     def _surface(
