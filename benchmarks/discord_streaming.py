@@ -205,7 +205,9 @@ async def stats_through_the_surface(
         return None
 
     use_endpoints(dc.api_url, dc.gateway_url)
-    client = BatonClient(gate=allow, on_user_message=ignore, guild_id=dc.guild_id)
+    client = BatonClient(
+        gate=allow, on_user_message=ignore, guild_id=dc.guild_id, guild_ready_timeout=0.05
+    )
     home = ClaudeHome(world.config_dir)
     runner = TurnRunner(home, SessionCatalog(home), base_env=world.env)
     connect: asyncio.Task[None] | None = None

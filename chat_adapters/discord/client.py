@@ -27,9 +27,10 @@ log = structlog.get_logger(__name__)
 
 MessageHandler = Callable[[discord.Message], Awaitable[None]]
 
-GUILD_READY_TIMEOUT_S = 0.5
-"""discord.py waits this long after the last GUILD_CREATE before "ready"; the bot is in
-a handful of guilds at most, so the library's 2 s default only delays start-up."""
+GUILD_READY_TIMEOUT_S = 2.0
+"""discord.py's default wait after the last GUILD_CREATE before "ready". Nothing the bot
+does waits for "ready" (interactions and messages are handled as they come), so only
+tests that wait for it pass less."""
 
 
 class BatonClient(discord.Client):

@@ -80,7 +80,9 @@ async def connected_client(
     async def typed(message: discord.Message) -> None:
         client.router.answer_typed(message.channel.id, message.content)
 
-    client = BatonClient(gate=allow_everyone, on_user_message=typed, guild_id=dc.guild_id)
+    client = BatonClient(
+        gate=allow_everyone, on_user_message=typed, guild_id=dc.guild_id, guild_ready_timeout=0.05
+    )
     deferred: asyncio.Queue[discord.Interaction[Any]] = asyncio.Queue()
 
     @app_commands.command(name="probe", description="Defer, for a command-bound surface")
