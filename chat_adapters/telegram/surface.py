@@ -205,12 +205,8 @@ class TelegramSurface:
         if not text.strip():
             raise ValueError("refusing to send a blank message")
         parts = render_chunks(text) or [MessageText(text.strip())]
-        first: Message | None = None
-        for part in parts:
-            sent = await self.send(part)
-            first = first or sent
-        assert first is not None
-        return MessageRef(str(first.message_id))
+        sent = await self.send_many(parts)
+        return MessageRef(str(sent[0].message_id))
 
     async def open_live_reply(self, *, on_stop: StopCallback | None = None) -> TelegramLiveReply:
         return TelegramLiveReply(self, on_stop)
@@ -294,7 +290,30 @@ class TelegramSurface:
         self, content: MessageText, markup: InlineKeyboardMarkup | None = None
     ) -> Message:
         """Send one message (already within the limit) in this chat/topic."""
+        return (await self.send_many([content], markup))[0]
 
+    async def send_many(
+        self, contents: Sequence[MessageText], last_markup: InlineKeyboardMarkup | None = None
+    ) -> list[Message]:
+        """Send messages back to back, all queued at once so nothing else sent in the
+        chat meanwhile lands between them; ``last_markup`` goes on the last one."""
+        futures: list[asyncio.Future[Message]] = []
+        sent: list[Message] = []
+        try:
+            for index, content in enumerate(contents):
+                markup = last_markup if index == len(contents) - 1 else None
+                futures.append(await self.outbox.submit("send", self._sender(content, markup)))
+            for future in futures:
+                sent.append(await future)
+                self.saw(sent[-1].message_id)
+        finally:
+            for future in futures:
+                future.cancel()  # withdraws the rest if one failed or we were cancelled
+        return sent
+
+    def _sender(
+        self, content: MessageText, markup: InlineKeyboardMarkup | None
+    ) -> Callable[[], Awaitable[Message]]:
         async def run() -> Message:
             try:
                 return await self._send_now(content, markup)
@@ -304,9 +323,7 @@ class TelegramSurface:
                 log.warning("telegram_entities_refused", error=exc.message)
                 return await self._send_now(MessageText(content.text), markup)
 
-        sent: Message = await self.outbox.send(run)
-        self.saw(sent.message_id)
-        return sent
+        return run
 
     async def edit(
         self,
@@ -517,20 +534,18 @@ class TelegramLiveReply:
         if not last:
             last = MessageText(text.strip() or "…")
         parts.append(last)
-        first_id: int | None = None
-        for index, part in enumerate(parts):
-            if index == 0 and self._message_id is not None:
-                try:
-                    await surface.edit(self._message_id, part, final=True)
-                    first_id = self._message_id
-                    continue
-                except BadRequest as exc:
-                    if not _edit_target_gone(exc):
-                        raise
-                    log.info("telegram_live_message_gone", message_id=self._message_id)
-            sent = await surface.send(part)
-            first_id = first_id if first_id is not None else sent.message_id
-        assert first_id is not None
+        first_id = self._message_id
+        if first_id is not None:
+            try:
+                await surface.edit(first_id, parts[0], final=True)
+                parts = parts[1:]
+            except BadRequest as exc:
+                if not _edit_target_gone(exc):
+                    raise
+                log.info("telegram_live_message_gone", message_id=first_id)
+                first_id = None
+        sent = await surface.send_many(parts) if parts else []
+        first_id = first_id if first_id is not None else sent[0].message_id
         return MessageRef(str(first_id))
 
     async def _end(self) -> None:
@@ -631,10 +646,10 @@ class _OpenPrompt:
             body = [*body[:-1], join([body[-1], hint])] if body else [hint]
         messages = [join([title, body[0]])] if body else [title]
         messages += body[1:]
-        for content in messages[:-1]:
-            await surface.send(content)
         self._content = messages[-1]
-        self._sending = asyncio.ensure_future(surface.send(self._content, self._keyboard(key)))
+        self._sending = asyncio.ensure_future(
+            _last(surface.send_many(messages, self._keyboard(key)))
+        )
         self._message_id = (await asyncio.shield(self._sending)).message_id
 
     def _keyboard(self, key: str) -> InlineKeyboardMarkup:
@@ -676,6 +691,10 @@ class _OpenPrompt:
         note = _answer_note(self.prompt, answer)
         content = join([self._content, MessageText.styled(note, "italic")])
         await self.surface.edit(self._message_id, content, final=True)
+
+
+async def _last(sending: Awaitable[list[Message]]) -> Message:
+    return (await sending)[-1]
 
 
 def _answer_note(prompt: ChoicePrompt, answer: ChoiceAnswer | None) -> str:
