@@ -267,6 +267,10 @@ async def main(runs: int) -> int:
         f"  (goal <= {GOAL_FIRST_OUTPUT})  {'ok' if ok else 'MISSED'}"
     )
     print(
+        f"  ... difference (bot path + the runner's CLI options vs a bare query)"
+        f"  {_ms(m_ours - m_cli)}"
+    )
+    print(
         f"  message -> typing…, new session            {_ms(statistics.median(typing))}"
         f"   ratio {statistics.median(typing) / m_cli:.2f}"
     )
@@ -304,5 +308,5 @@ async def main(runs: int) -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     raise SystemExit(asyncio.run(main(parser.parse_args().runs)))
