@@ -132,11 +132,22 @@ async def serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio
     database = await open_database(settings)
     dispatcher = build_dispatcher(core, database)
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
+    apps_stopping = asyncio.Event()
+
+    async def shut_down_in_order() -> None:
+        # Running turns finish their replies while the apps can still deliver them.
+        await stopping.wait()
+        try:
+            await dispatcher.finish_turns()
+        finally:
+            apps_stopping.set()
+
     try:
         async with asyncio.TaskGroup() as group:
+            group.create_task(shut_down_in_order(), name="shutdown")
             for app in apps:
                 runner = _app_runner(app, settings)
-                group.create_task(_supervise(app, runner, dispatcher, stopping), name=app)
+                group.create_task(_supervise(app, runner, dispatcher, apps_stopping), name=app)
     finally:
         await dispatcher.aclose()
         await core.runner.aclose()

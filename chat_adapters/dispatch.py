@@ -136,6 +136,7 @@ class ChatDispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._holders: dict[str, str] = {}
         self._rules = SessionRules()
+        self._closing = False
 
     # -- what adapters call ------------------------------------------------------------
 
@@ -222,10 +223,29 @@ class ChatDispatcher:
         dirs = await asyncio.to_thread(self._directories)
         return [(one_line(str(d), 100), str(d)) for d in dirs if needle in str(d).casefold()][:25]
 
-    async def aclose(self) -> None:
+    async def finish_turns(self, grace_s: float = 15.0) -> None:
+        """Shutting down: stop running turns, let their replies finalize, say what was
+        not sent. Pickers and questions stay open until the apps close."""
+        self._closing = True
         for line in self._lines.values():
+            dropped: list[_Job] = []
+            while not line.queue.empty():
+                dropped.append(line.queue.get_nowait())
+            if dropped:
+                with contextlib.suppress(Exception):
+                    await dropped[0].surface.send_text(
+                        f"⏹ The bot is shutting down: {len(dropped)} queued message"
+                        f"{'s were' if len(dropped) > 1 else ' was'} not sent. "
+                        "Send again once it is back."
+                    )
             if line.running and line.session_id:
                 await self.runner.interrupt(line.session_id)
+        workers = [line.worker for line in self._lines.values() if line.worker]
+        if workers:
+            await asyncio.wait(workers, timeout=grace_s)
+
+    async def aclose(self) -> None:
+        await self.finish_turns(grace_s=5.0)
         tasks = [*self._tasks, *(line.worker for line in self._lines.values() if line.worker)]
         for task in tasks:
             task.cancel()
@@ -234,11 +254,12 @@ class ChatDispatcher:
     # -- turns -------------------------------------------------------------------------
 
     async def _work(self, chat: ChatKey, line: _ChatLine) -> None:
-        while not line.queue.empty():
+        while not line.queue.empty() and not self._closing:
             job = line.queue.get_nowait()
             line.running = True
+            done: tuple[ChatPreferences, TurnFinished] | None = None
             try:
-                await self._turn(chat, line, job)
+                done = await self._turn(chat, line, job)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -251,8 +272,17 @@ class ChatDispatcher:
                 line.running = False
                 line.session_id = None
                 line.approver = None
+            if done is not None:
+                # Bookkeeping runs after the chat is free: a message arriving now is
+                # next in line, not "queued behind" a turn that already answered.
+                try:
+                    await self._after_turn(chat, job.sender, *done)
+                except Exception:
+                    log.exception("after_turn_failed", chat=_chat_text(chat))
 
-    async def _turn(self, chat: ChatKey, line: _ChatLine, job: _Job) -> None:
+    async def _turn(
+        self, chat: ChatKey, line: _ChatLine, job: _Job
+    ) -> tuple[ChatPreferences, TurnFinished] | None:
         surface, sender = job.surface, job.sender
         prefs = await self.db.preferences.get(chat)
         directory = self._directory(prefs)
@@ -269,7 +299,7 @@ class ChatDispatcher:
                 decision = await self._terminal_check(surface, summary)
                 if decision == _CANCEL:
                     await surface.send_text("Cancelled: nothing was sent to Claude.")
-                    return
+                    return None
                 fork = decision == _FORK
                 session_id = summary.session_id
         if session_id and not fork:
@@ -329,9 +359,9 @@ class ChatDispatcher:
                     finished = event
                 await reply.handle(event)
         if finished is None:
-            return
+            return None
         self._holders.pop(finished.session_id, None)
-        await self._after_turn(chat, sender, prefs, finished)
+        return prefs, finished
 
     async def _after_turn(
         self, chat: ChatKey, sender: Sender, prefs: ChatPreferences, finished: TurnFinished
