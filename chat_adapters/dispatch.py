@@ -42,7 +42,7 @@ from chat_adapters.streaming import StreamingReply
 from chat_adapters.surface import Surface
 from session_core.approvals import PermissionMode
 from session_core.catalog import AmbiguousSession, SessionCatalog, SessionSummary, UnknownSession
-from session_core.events import ImageInput, ToolStarted, TurnFinished, TurnStarted
+from session_core.events import ImageInput, ToolFinished, ToolStarted, TurnFinished, TurnStarted
 from session_core.roots import ApprovedRoots, OutsideRoots
 from session_core.runner import TurnRunner
 from storage import ChatKey, ChatPreferences, Database
@@ -52,6 +52,8 @@ log = structlog.get_logger(__name__)
 AppName = Literal["telegram", "discord"]
 PAGE_SIZE = 6
 PICKER_TIMEOUT_S = 600.0
+LONG_OUTPUT_CHARS = 1500
+"""Tool output at least this long is attached as a file (at verbosity 2)."""
 _CANCEL, _NEW, _MORE, _FORK, _CONTINUE = "cancel", "new", "more", "fork", "continue"
 _MODES = {"default": "default", "acceptedits": "acceptEdits", "plan": "plan"}
 
@@ -323,9 +325,10 @@ class ChatDispatcher:
             mention=sender.mention,
         )
         line.approver = approver
+        verbosity = prefs.verbosity if prefs.verbosity is not None else self.policy.verbosity
         reply = StreamingReply(
             surface,
-            verbosity=prefs.verbosity if prefs.verbosity is not None else self.policy.verbosity,
+            verbosity=verbosity,
             on_stop=lambda: self._stop(line),
         )
         finished: TurnFinished | None = None
@@ -355,6 +358,8 @@ class ChatDispatcher:
                         )
                 elif isinstance(event, ToolStarted) and event.name == "ExitPlanMode":
                     approver.plans[event.tool_use_id] = str(event.input.get("plan", ""))
+                elif isinstance(event, ToolFinished) and verbosity >= 2:
+                    self._attach_long_output(surface, event)
                 elif isinstance(event, TurnFinished):
                     finished = event
                 await reply.handle(event)
@@ -438,6 +443,15 @@ class ChatDispatcher:
         answer = await surface.ask_choice(prompt)
         return answer.choice_id or _CANCEL
 
+    def _attach_long_output(self, surface: Surface, event: ToolFinished) -> None:
+        """At verbosity 2, tool output too long for a status line goes as a file."""
+        caps = surface.capabilities
+        if not caps.supports_files or len(event.output) < LONG_OUTPUT_CHARS:
+            return
+        data = self.redactor(event.output).encode("utf-8", "replace")[: caps.max_file_bytes]
+        name = re.sub(r"[^\w\-]+", "_", f"{event.name or 'tool'}-{event.tool_use_id[-8:]}")
+        self._spawn(surface.deliver_file(f"{name}.txt", data, f"Output of {event.name}"))
+
     async def _with_attachments(
         self, text: str, attachments: Sequence[Attachment]
     ) -> tuple[str, list[ImageInput]]:
@@ -484,7 +498,7 @@ class ChatDispatcher:
     async def _cmd_sessions(
         self, surface: Surface, chat: ChatKey, sender: Sender, args: str
     ) -> None:
-        self._spawn(self._session_picker(surface, chat))
+        self._spawn(self._session_picker(surface, chat), surface)
 
     async def _session_picker(self, surface: Surface, chat: ChatKey) -> None:
         prefs = await self.db.preferences.get(chat)
@@ -585,7 +599,7 @@ class ChatDispatcher:
     async def _cmd_cd(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
         prefs = await self.db.preferences.get(chat)
         if not args:
-            self._spawn(self._directory_picker(surface, chat, prefs))
+            self._spawn(self._directory_picker(surface, chat, prefs), surface)
             return
         target = self.roots.resolve(args, base=self._directory(prefs))
         await self._change_directory(surface, chat, target)
@@ -768,12 +782,18 @@ class ChatDispatcher:
                 return f"{root.name}/{path.relative_to(root)}"
         return str(path)
 
-    def _spawn(self, work: Awaitable[None]) -> None:
+    def _spawn(self, work: Awaitable[object], surface: Surface | None = None) -> None:
+        """Run in the background; a refusal (bad path, unknown session) is told to the chat."""
+
         async def guarded() -> None:
             try:
                 await work
             except asyncio.CancelledError:
                 raise
+            except (OutsideRoots, UnknownSession, AmbiguousSession, ValueError) as exc:
+                if surface is not None:
+                    with contextlib.suppress(Exception):
+                        await surface.send_text(f"⚠️ {self.redactor(str(exc))}")
             except Exception:
                 log.exception("background_failed")
 

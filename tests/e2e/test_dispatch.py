@@ -19,12 +19,12 @@ import pytest
 from chat_adapters.dispatch import Attachment, ChatDispatcher, ChatPolicy, Sender
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome, find_transcript
-from session_core.history import append_history_entry, read_claude_history
+from session_core.history import read_claude_history
 from session_core.roots import ApprovedRoots
 from session_core.runner import TurnRunner
 from storage import ChatKey, Database
 from tests.fakes.anthropic import FakeAnthropic, Reply, conversation_text, tool_results
-from tests.fakes.claude_cli import ClaudeEnv, run_claude_print
+from tests.fakes.claude_cli import ClaudeEnv, run_claude_print, terminal_session
 from tests.fakes.memory_surface import MemorySurface
 
 ALICE = Sender(app="telegram", user_id="1", display_name="alice")
@@ -78,18 +78,6 @@ def seen(surface: MemorySurface) -> str:
 
 def shows(surface: MemorySurface, text: str) -> Callable[[], bool]:
     return lambda: text in seen(surface)
-
-
-def terminal_session(claude_env: ClaudeEnv, prompt: str) -> str:
-    run = run_claude_print(claude_env, prompt, cwd=claude_env.project)
-    assert run.returncode == 0, run.stderr
-    append_history_entry(
-        ClaudeHome(claude_env.config_dir).history_path,
-        display=prompt,
-        project=os.path.realpath(claude_env.project),
-        session_id=run.session_id,
-    )
-    return run.session_id
 
 
 async def test_first_message_starts_a_session_the_terminal_can_resume(
@@ -404,3 +392,19 @@ async def test_photos_reach_the_model_as_image_blocks_and_files_as_paths(
     assert saved is not None
     assert Path(saved.group(1)).parent == tmp_path / "inbox"
     assert Path(saved.group(1)).read_bytes() == b"# Notes\n"
+
+
+async def test_long_tool_output_arrives_as_a_file_at_verbosity_2(
+    dispatcher: ChatDispatcher, claude_env: ClaudeEnv, fake_api: FakeAnthropic
+) -> None:
+    big = claude_env.project / "big.txt"
+    big.write_text("".join(f"line {i} of the log\n" for i in range(400)))
+    fake_api.script(Reply.tool_use("Read", {"file_path": str(big)}), Reply(text="read it"))
+    surface = MemorySurface()
+    await dispatcher.on_command(surface, CHAT, ALICE, "verbose", "2")
+    await dispatcher.on_text(surface, CHAT, ALICE, "read the log")
+    await until(shows(surface, "read it"), "the answer")
+    await until(lambda: any(m.file_name for m in surface.messages), "the attached output")
+    attached = next(m for m in surface.messages if m.file_name)
+    assert attached.file_name is not None and attached.file_name.startswith("Read-")
+    assert attached.file_data is not None and b"line 399 of the log" in attached.file_data
