@@ -16,7 +16,7 @@ from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history import append_history_entry, read_claude_history
 from session_core.session_claims import SessionClaims
 from tests.fakes.anthropic import FakeAnthropic, conversation_text
-from tests.fakes.claude_cli import ClaudeEnv, run_claude_print
+from tests.fakes.claude_cli import ClaudeEnv, terminal_session
 
 JSON_KEYS = {
     "session_id",
@@ -50,18 +50,6 @@ def baton(
         timeout=120,
         check=False,
     )
-
-
-def terminal_session(claude_env: ClaudeEnv, prompt: str) -> str:
-    run = run_claude_print(claude_env, prompt, cwd=claude_env.project)
-    assert run.returncode == 0, run.stderr
-    append_history_entry(
-        ClaudeHome(claude_env.config_dir).history_path,
-        display=prompt,
-        project=os.path.realpath(claude_env.project),
-        session_id=run.session_id,
-    )
-    return run.session_id
 
 
 def test_sessions_json_lists_terminal_sessions_newest_first(

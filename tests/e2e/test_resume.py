@@ -8,37 +8,21 @@ fresh session and says which one failed and why.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome, find_transcript
-from session_core.history import append_history_entry
 from session_core.runner import TurnRunner
 from tests.fakes.anthropic import FakeAnthropic, conversation_text, last_prompt
-from tests.fakes.claude_cli import ClaudeEnv, run_claude_print
+from tests.fakes.claude_cli import ClaudeEnv, run_claude_print, terminal_session
 from tests.fakes.turns import collect, finished, started, text
-
-
-def _terminal_session(claude_env: ClaudeEnv, prompt: str, project: Path | None = None) -> str:
-    """A session as a person makes it at the terminal: a CLI turn plus its history line."""
-    where = project or claude_env.project
-    run = run_claude_print(claude_env, prompt, cwd=where)
-    assert run.returncode == 0, run.stderr
-    append_history_entry(
-        ClaudeHome(claude_env.config_dir).history_path,
-        display=prompt,
-        project=os.path.realpath(where),
-        session_id=run.session_id,
-    )
-    return run.session_id
 
 
 async def test_terminal_session_is_listed_and_auto_resumed(
     claude_env: ClaudeEnv, claude_home: ClaudeHome, turn_runner: TurnRunner, fake_api: FakeAnthropic
 ) -> None:
-    sid = _terminal_session(claude_env, "first from the terminal")
+    sid = terminal_session(claude_env, "first from the terminal")
     listed = SessionCatalog(claude_home).list(directory=claude_env.project)
     assert [s.session_id for s in listed] == [sid]
     assert listed[0].has_transcript
@@ -58,7 +42,7 @@ async def test_terminal_session_is_listed_and_auto_resumed(
 async def test_force_new_starts_a_fresh_session(
     claude_env: ClaudeEnv, turn_runner: TurnRunner, fake_api: FakeAnthropic
 ) -> None:
-    old = _terminal_session(claude_env, "old work")
+    old = terminal_session(claude_env, "old work")
 
     events = await collect(
         turn_runner.stream_turn("fresh start", claude_env.project, "u1", force_new=True)
@@ -93,7 +77,7 @@ async def test_unknown_session_falls_back_and_says_which_and_why(
 async def test_pruned_transcript_is_not_auto_resumed(
     claude_env: ClaudeEnv, claude_home: ClaudeHome, turn_runner: TurnRunner, fake_api: FakeAnthropic
 ) -> None:
-    old = _terminal_session(claude_env, "soon pruned")
+    old = terminal_session(claude_env, "soon pruned")
     transcript = find_transcript(claude_home, old)
     assert transcript is not None
     transcript.unlink()
@@ -143,7 +127,7 @@ async def test_explicit_resume_runs_in_the_sessions_own_directory(
 ) -> None:
     other = tmp_path / "elsewhere"
     other.mkdir()
-    sid = _terminal_session(claude_env, "made in proj")
+    sid = terminal_session(claude_env, "made in proj")
 
     events = await collect(turn_runner.stream_turn("where am I", other, "u1", session_id=sid))
 

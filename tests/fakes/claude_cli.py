@@ -3,7 +3,8 @@
 ``isolated_claude_env`` builds the environment of reference/claude-code-offline.md §12:
 every directory the CLI writes to (config, HOME, temp) lives under the test's tmp dir,
 retries are off so an error is one request, and nonessential traffic is disabled.
-``run_claude_print`` runs ``claude -p`` the way a person at the terminal would.
+``run_claude_print`` runs ``claude -p`` the way a person at the terminal would;
+``terminal_session`` adds the history line the TUI would write, so the bot finds it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from session_core.claude_home import ClaudeHome
+from session_core.history import append_history_entry
 
 
 def bundled_cli_path() -> Path:
@@ -129,3 +133,19 @@ def run_claude_print(
         stdin=subprocess.DEVNULL,
     )
     return PrintRun(returncode=done.returncode, stdout=done.stdout, stderr=done.stderr)
+
+
+def terminal_session(claude_env: ClaudeEnv, prompt: str, *, project: Path | None = None) -> str:
+    """A session as a person makes it at the terminal: ``claude -p`` in ``project``
+    (default: the world's project) plus its history line (print mode writes none; the
+    TUI would). Returns the session id."""
+    where = project or claude_env.project
+    run = run_claude_print(claude_env, prompt, cwd=where)
+    assert run.returncode == 0, run.stderr
+    append_history_entry(
+        ClaudeHome(claude_env.config_dir).history_path,
+        display=prompt,
+        project=os.path.realpath(where),
+        session_id=run.session_id,
+    )
+    return run.session_id

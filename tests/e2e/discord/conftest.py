@@ -9,7 +9,6 @@ The test plays the member through the fake and reads the channel back from it.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -17,11 +16,9 @@ import pytest
 
 from chat_adapters.app import serve
 from chat_adapters.settings import AppName, Settings, load_settings
-from session_core.claude_home import ClaudeHome
-from session_core.history import append_history_entry
 from tests.e2e.discord.harness import ErrorLog, keep_endpoints
 from tests.e2e.discord.harness import discord_errors as logged_errors
-from tests.fakes.claude_cli import ClaudeEnv, run_claude_print
+from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import DispatchedInteraction, FakeDiscord, SentMessage
 from tests.fakes.discord_limits import walk_components
 
@@ -120,20 +117,6 @@ async def baton(
         yield running
     finally:
         await running.stop()
-
-
-def terminal_session(claude_env: ClaudeEnv, prompt: str) -> str:
-    """A session as a person makes it at the terminal: ``claude -p`` plus its history
-    line (print mode writes none; the TUI would)."""
-    run = run_claude_print(claude_env, prompt, cwd=claude_env.project)
-    assert run.returncode == 0, run.stderr
-    append_history_entry(
-        ClaudeHome(claude_env.config_dir).history_path,
-        display=prompt,
-        project=os.path.realpath(claude_env.project),
-        session_id=run.session_id,
-    )
-    return run.session_id
 
 
 def has_stop(message: SentMessage) -> bool:

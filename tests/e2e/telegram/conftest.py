@@ -10,7 +10,6 @@ started again on the same data (restart tests).
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,9 +17,7 @@ import pytest
 
 from chat_adapters.app import serve
 from chat_adapters.settings import Settings, load_settings
-from session_core.claude_home import ClaudeHome
-from session_core.history import append_history_entry
-from tests.fakes.claude_cli import ClaudeEnv, run_claude_print
+from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.telegram_api import ChatMessage, FakeTelegram
 
 USER = 4242
@@ -101,20 +98,6 @@ async def baton(tg: FakeTelegram, cli_env: ClaudeEnv, tmp_path: Path) -> AsyncIt
         yield running
     finally:
         await running.stop()
-
-
-def terminal_session(claude_env: ClaudeEnv, prompt: str) -> str:
-    """A session as a person makes it at the terminal: ``claude -p`` plus its history
-    line (print mode writes none; the TUI would)."""
-    run = run_claude_print(claude_env, prompt, cwd=claude_env.project)
-    assert run.returncode == 0, run.stderr
-    append_history_entry(
-        ClaudeHome(claude_env.config_dir).history_path,
-        display=prompt,
-        project=os.path.realpath(claude_env.project),
-        session_id=run.session_id,
-    )
-    return run.session_id
 
 
 def say(tg: FakeTelegram, text: str, *, user: int = USER) -> ChatMessage:

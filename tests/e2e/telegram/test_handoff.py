@@ -13,10 +13,9 @@ from tests.e2e.telegram.conftest import (
     answer,
     bot_texts,
     say,
-    terminal_session,
 )
 from tests.fakes.anthropic import FakeAnthropic, conversation_text, last_prompt
-from tests.fakes.claude_cli import ClaudeEnv, run_claude_print
+from tests.fakes.claude_cli import ClaudeEnv, run_claude_print, terminal_session
 from tests.fakes.telegram_api import FakeTelegram
 
 
