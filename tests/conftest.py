@@ -1,4 +1,5 @@
-"""Shared fixtures: a fake Anthropic API and an isolated Claude Code world per test."""
+"""Shared fixtures: a fake Anthropic API and an isolated Claude Code world per test,
+and the fake Bot API the Telegram and two-app suites share."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.fakes.claude_cli import ClaudeEnv, isolated_claude_env
 if TYPE_CHECKING:
     from session_core.claude_home import ClaudeHome
     from session_core.runner import TurnRunner
+    from tests.fakes.telegram_api import FakeTelegram
 
 
 @pytest.fixture
@@ -34,6 +36,25 @@ def claude_env(
     world = isolated_claude_env(tmp_path / "claude", fake_api.url)
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(world.config_dir))
     return world
+
+
+@pytest.fixture
+def cli_env(claude_env: ClaudeEnv, monkeypatch: pytest.MonkeyPatch) -> ClaudeEnv:
+    """``claude_env`` with the CLI env in this process too, for the whole bot: the
+    composition root passes only CLAUDE_CONFIG_DIR to the runner, and the SDK merges
+    ``os.environ`` under it."""
+    for name, value in claude_env.env.items():
+        monkeypatch.setenv(name, value)
+    return claude_env
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    """A fake Bot API on 127.0.0.1."""
+    from tests.fakes.telegram_api import FakeTelegram
+
+    async with FakeTelegram() as fake:
+        yield fake
 
 
 @pytest.fixture

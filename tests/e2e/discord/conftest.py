@@ -8,87 +8,56 @@ The test plays the member through the fake and reads the channel back from it.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from chat_adapters.app import serve
-from chat_adapters.settings import AppName, Settings, load_settings
+from chat_adapters.settings import AppName, Settings
 from tests.e2e.discord.harness import ErrorLog, keep_endpoints
 from tests.e2e.discord.harness import discord_errors as logged_errors
+from tests.fakes.baton_app import WAIT_S as WAIT_S  # re-exported for the suite
+from tests.fakes.baton_app import RunningBaton, baton_settings
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import DispatchedInteraction, FakeDiscord, SentMessage
 from tests.fakes.discord_limits import walk_components
 
-WAIT_S = 30.0
-"""Bound on waiting for one answer (a CLI start-up included)."""
 
-
-class Baton:
-    """The product running in this event loop until :meth:`stop`."""
+class Baton(RunningBaton):
+    """The bot (Discord alone unless ``apps`` says more), ready once its gateway
+    session is up and its commands are synced."""
 
     def __init__(
         self, settings: Settings, dc: FakeDiscord, apps: tuple[AppName, ...] = ("discord",)
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, apps)
         self.dc = dc
-        self.apps = apps
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
 
-    async def start(self) -> None:
-        """Start and wait until the bot's gateway session is up (commands synced)."""
-        self._stopping = asyncio.Event()
-        self._task = asyncio.create_task(serve(self.settings, self.apps, self._stopping))
-        try:
-            await self.dc.wait_until(
-                lambda: (
-                    self.dc.gateway_connected
-                    and bool(self.dc.registered_commands(self.dc.guild_id))
-                ),
-                timeout=WAIT_S,
-                what="the bot's gateway session",
-            )
-        except TimeoutError:
-            if self._task.done():
-                self._task.result()  # raise what stopped it
-            raise
+    def until_ready(self) -> Awaitable[object]:
+        return self.dc.wait_until(
+            lambda: (
+                self.dc.gateway_connected and bool(self.dc.registered_commands(self.dc.guild_id))
+            ),
+            timeout=WAIT_S,
+            what="the bot's gateway session",
+        )
 
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._stopping.set()
-        task, self._task = self._task, None
-        async with asyncio.timeout(WAIT_S):
-            await task
+
+def discord_values(dc: FakeDiscord) -> dict[str, object]:
+    """The settings that point the bot at ``dc``."""
+    return {
+        "DISCORD_BOT_TOKEN": dc.token,
+        "DISCORD_API_URL": dc.api_url,
+        "DISCORD_GATEWAY_URL": dc.gateway_url,
+        "DISCORD_GUILD_ID": dc.guild_id,
+    }
 
 
 def bot_settings(
     dc: FakeDiscord, claude_env: ClaudeEnv, data_dir: Path, **extra: object
 ) -> Settings:
-    values: dict[str, object] = {
-        "DISCORD_BOT_TOKEN": dc.token,
-        "DISCORD_API_URL": dc.api_url,
-        "DISCORD_GATEWAY_URL": dc.gateway_url,
-        "DISCORD_GUILD_ID": dc.guild_id,
-        "BATON_ROOTS": str(claude_env.project),
-        "BATON_DATA_DIR": str(data_dir),
-        "CLAUDE_CONFIG_DIR": str(claude_env.config_dir),
-        "BATON_ALLOWED_USERS": f"discord:{dc.user_id('alice')}",
-        "BATON_APPROVAL_TIMEOUT_S": 30,
-    }
-    return load_settings(**{**values, **extra})
-
-
-@pytest.fixture
-def cli_env(claude_env: ClaudeEnv, monkeypatch: pytest.MonkeyPatch) -> ClaudeEnv:
-    """The CLI env in this process too: the composition root passes only
-    CLAUDE_CONFIG_DIR to the runner, and the SDK merges ``os.environ`` under it."""
-    for name, value in claude_env.env.items():
-        monkeypatch.setenv(name, value)
-    return claude_env
+    values = discord_values(dc) | {"BATON_ALLOWED_USERS": f"discord:{dc.user_id('alice')}"}
+    return baton_settings(claude_env, data_dir, values | extra)
 
 
 @pytest.fixture
@@ -111,12 +80,8 @@ def discord_errors() -> Iterator[ErrorLog]:
 async def baton(
     dc: FakeDiscord, cli_env: ClaudeEnv, tmp_path: Path, discord_errors: ErrorLog
 ) -> AsyncIterator[Baton]:
-    running = Baton(bot_settings(dc, cli_env, tmp_path / "data"), dc)
-    await running.start()
-    try:
+    async with Baton(bot_settings(dc, cli_env, tmp_path / "data"), dc) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 def has_stop(message: SentMessage) -> bool:

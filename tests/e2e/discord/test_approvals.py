@@ -29,12 +29,8 @@ async def quick_baton(
 ) -> AsyncIterator[Baton]:
     """The bot with a one-second approval timeout."""
     settings = bot_settings(dc, cli_env, tmp_path / "data", BATON_APPROVAL_TIMEOUT_S=1)
-    running = Baton(settings, dc)
-    await running.start()
-    try:
+    async with Baton(settings, dc) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 async def test_allow_and_deny_a_mutating_command_from_buttons(

@@ -3,24 +3,15 @@ when both tokens are set: each answers, and one session is picked up from the ot
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
-from chat_adapters.settings import load_settings
-from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, final
-from tests.e2e.telegram.conftest import USER, answer, say
+from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, discord_values, final
+from tests.e2e.telegram.conftest import USER, answer, say, telegram_values
 from tests.fakes.anthropic import FakeAnthropic, conversation_text, last_prompt
+from tests.fakes.baton_app import baton_settings
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeTelegram
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
 
 
 async def test_both_apps_share_one_loop_and_one_session(
@@ -31,18 +22,9 @@ async def test_both_apps_share_one_loop_and_one_session(
     tmp_path: Path,
     discord_errors: object,
 ) -> None:
-    settings = load_settings(
-        TELEGRAM_BOT_TOKEN=tg.token,
-        TELEGRAM_API_URL=tg.root_url,
-        DISCORD_BOT_TOKEN=dc.token,
-        DISCORD_API_URL=dc.api_url,
-        DISCORD_GATEWAY_URL=dc.gateway_url,
-        DISCORD_GUILD_ID=dc.guild_id,
-        BATON_ROOTS=str(cli_env.project),
-        BATON_DATA_DIR=str(tmp_path / "data"),
-        CLAUDE_CONFIG_DIR=str(cli_env.config_dir),
-        BATON_ALLOWED_USERS=f"telegram:{USER},discord:{dc.user_id('alice')}",
-    )
+    values = telegram_values(tg) | discord_values(dc)
+    allowed = f"telegram:{USER},discord:{dc.user_id('alice')}"
+    settings = baton_settings(cli_env, tmp_path / "data", values | {"BATON_ALLOWED_USERS": allowed})
     baton = Baton(settings, dc, apps=("telegram", "discord"))
     await baton.start()
     try:
