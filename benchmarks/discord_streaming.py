@@ -23,44 +23,44 @@ Run: ``uv run python benchmarks/discord_streaming.py [--runs N]`` (~1 min).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
-import os
 import re
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import structlog
-from claude_agent_sdk import ClaudeAgentOptions, StreamEvent, query
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chat_adapters.app import serve
+from streaming_harness import (
+    GOAL_EDITS_PER_S,
+    READING_S,
+    SLOW_DELAY_S,
+    SLOW_DELTAS,
+    WAIT_S,
+    ServedBot,
+    claude_world,
+    cli_environment,
+    cli_first_token,
+    ms,
+    print_all_runs,
+    print_completeness,
+    print_first_output,
+    print_ratio,
+    quiet_logs,
+    run_script,
+    stats_ratio,
+)
+
 from chat_adapters.discord.client import BatonClient, use_endpoints
-from chat_adapters.settings import load_settings
-from chat_adapters.streaming import StreamingReply
-from session_core.catalog import SessionCatalog
-from session_core.claude_home import ClaudeHome
-from session_core.runner import TurnRunner
 from tests.fakes.anthropic import FakeAnthropic, Reply, long_text
-from tests.fakes.claude_cli import ClaudeEnv, isolated_claude_env
+from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord, SentMessage
 
-GOAL_FIRST_OUTPUT = 1.2
-GOAL_EDITS_PER_S = 1.0
 JITTER_S = 0.05
 """Arrival times at the fake wobble by a few ms around the paced 1 s."""
-WAIT_S = 60.0
-READING_S = 1.5
-SLOW_DELTAS, SLOW_DELAY_S = 40, 0.25
 LONG_CHARS = 7000
 MESSAGE_ROUTES = (
     "POST /channels/{channel_id}/messages",
@@ -69,37 +69,6 @@ MESSAGE_ROUTES = (
     "PATCH /webhooks/{application_id}/{token}/messages/{message_id}",
 )
 _STATUS_LINE = re.compile(r"^-# .*$", re.MULTILINE)
-
-
-@contextmanager
-def cli_environment(world: ClaudeEnv) -> Iterator[None]:
-    """The CLI env in this process: the SDK merges ``os.environ`` under the runner's."""
-    saved = {name: os.environ.get(name) for name in world.env}
-    os.environ.update(world.env)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-async def cli_first_token(world: ClaudeEnv, prompt: str) -> float:
-    """Seconds from spawning a bare SDK query to its first text delta."""
-    options = ClaudeAgentOptions(
-        cwd=str(world.project), env=world.env, include_partial_messages=True
-    )
-    start = time.monotonic()
-    first = 0.0
-    async for message in query(prompt=prompt, options=options):
-        if first == 0.0 and isinstance(message, StreamEvent):
-            event: dict[str, Any] = message.event
-            if event.get("type") == "content_block_delta" and event["delta"].get("text"):
-                first = time.monotonic() - start
-    assert first > 0, "the CLI streamed no text"
-    return first
 
 
 def bot_messages(dc: FakeDiscord, channel_id: int) -> list[SentMessage]:
@@ -208,8 +177,6 @@ async def stats_through_the_surface(
     client = BatonClient(
         gate=allow, on_user_message=ignore, guild_id=dc.guild_id, guild_ready_timeout=0.05
     )
-    home = ClaudeHome(world.config_dir)
-    runner = TurnRunner(home, SessionCatalog(home), base_env=world.env)
     connect: asyncio.Task[None] | None = None
     try:
         async with asyncio.timeout(WAIT_S):
@@ -219,47 +186,36 @@ async def stats_through_the_surface(
         channel = client.get_channel(dc.channel_id("baton"))
         assert channel is not None
         surface = client.surface(channel)  # type: ignore[arg-type]
-        fake.script(Reply(text=long_text(LONG_CHARS), chunks=60, delay_s=0.02))
-        reply = StreamingReply(surface, verbosity=1)
-        events = runner.stream_turn("write a lot", world.project, "bench", force_new=True)
-        async with asyncio.timeout(WAIT_S * 2):
-            await reply.consume(events)
-        return reply.stats.delivered_ratio
+        reply = Reply(text=long_text(LONG_CHARS), chunks=60, delay_s=0.02)
+        return await stats_ratio(surface, fake, world, reply)
     finally:
-        await runner.aclose()
         await client.close()
         if connect is not None:
             await asyncio.wait({connect}, timeout=10)
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:7.1f} ms"
-
-
 async def main(runs: int) -> int:
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    logging.getLogger("discord").setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp, FakeAnthropic() as fake:
-        world = isolated_claude_env(Path(tmp) / "claude", fake.url)
+    quiet_logs("discord")
+    with claude_world() as (world, fake, data_dir):
         async with FakeDiscord() as dc:
-            settings = load_settings(
-                DISCORD_BOT_TOKEN=dc.token,
-                DISCORD_API_URL=dc.api_url,
-                DISCORD_GATEWAY_URL=dc.gateway_url,
-                DISCORD_GUILD_ID=dc.guild_id,
-                BATON_ROOTS=str(world.project),
-                BATON_DATA_DIR=str(Path(tmp) / "data"),
-                CLAUDE_CONFIG_DIR=str(world.config_dir),
-                BATON_ALLOWED_USERS=f"discord:{dc.user_id('alice')}",
-            )
+            values = {
+                "DISCORD_BOT_TOKEN": dc.token,
+                "DISCORD_API_URL": dc.api_url,
+                "DISCORD_GATEWAY_URL": dc.gateway_url,
+                "DISCORD_GUILD_ID": dc.guild_id,
+                "BATON_ALLOWED_USERS": f"discord:{dc.user_id('alice')}",
+            }
             with cli_environment(world):
-                stopping = asyncio.Event()
-                bot = asyncio.create_task(serve(settings, ("discord",), stopping))
-                try:
-                    await dc.wait_until(
+                async with ServedBot(
+                    world,
+                    data_dir,
+                    ("discord",),
+                    values,
+                    lambda: dc.wait_until(
                         lambda: dc.gateway_connected and bool(dc.registered_commands(dc.guild_id)),
                         timeout=WAIT_S,
-                    )
+                    ),
+                ):
                     await cli_first_token(world, "warm-up")
                     thread = await fresh_thread(dc, 0)
                     await first_output(dc, thread, "warm-up")
@@ -284,32 +240,20 @@ async def main(runs: int) -> int:
                         Reply(text=long_text(LONG_CHARS), chunks=60, delay_s=0.02),
                         "long answer",
                     )
-                finally:
-                    stopping.set()
-                    await asyncio.wait_for(bot, WAIT_S)
-                stats_ratio = await stats_through_the_surface(dc, fake, world)
+                stats = await stats_through_the_surface(dc, fake, world)
             violations = dc.violations
 
-    m_cli, m_ours = statistics.median(cli), statistics.median(ours)
-    ratio = m_ours / m_cli
-    print(f"Discord streaming, {runs} interleaved runs (fake Discord + FakeAnthropic, 127.0.0.1)")
-    print("1. first visible output")
-    print(f"  CLI time to first token (bare SDK query)    {_ms(m_cli)}   baseline")
-    print(
-        f"  message -> first bot message, new session   {_ms(m_ours)}   ratio {ratio:.2f}"
-        f"  (goal <= {GOAL_FIRST_OUTPUT})  {'ok' if ratio <= GOAL_FIRST_OUTPUT else 'MISSED'}"
+    ok = print_first_output(
+        f"Discord streaming, {runs} interleaved runs (fake Discord + FakeAnthropic, 127.0.0.1)",
+        cli,
+        ours,
     )
+    print_ratio("... follow-up on the live session          ", follow, cli)
     print(
-        f"  ... follow-up on the live session          {_ms(statistics.median(follow))}"
-        f"   ratio {statistics.median(follow) / m_cli:.2f}"
-    )
-    print(
-        f"  ... follow-up sent back to back           {_ms(statistics.median(rushed))}"
+        f"  ... follow-up sent back to back           {ms(statistics.median(rushed))}"
         "   (waits out the channel's 1 op/s pacing after the bot's last edit)"
     )
-    print("  all runs (ms): cli " + " ".join(f"{v * 1000:.0f}" for v in cli))
-    print("                 bot " + " ".join(f"{v * 1000:.0f}" for v in ours))
-    ok = ratio <= GOAL_FIRST_OUTPUT
+    print_all_runs(cli, ours)
     print("2. pacing")
     for name, run in (("slow answer", slow), ("long answer", long)):
         edits_per_s = 1 / run["min_gap_s"]
@@ -322,19 +266,10 @@ async def main(runs: int) -> int:
             f"edits/s (goal <= {GOAL_EDITS_PER_S:.0f}); 429s: {run['rate_limited']:.0f}  "
             f"{'ok' if edits_ok else 'MISSED'}"
         )
-    print("3. completeness")
-    for name, value in (
-        ("slow answer, as the chat shows it", slow["delivered_ratio"]),
-        ("long answer, as the chat shows it", long["delivered_ratio"]),
-        ("long answer, StreamingReply.stats", stats_ratio),
-    ):
-        ok = ok and value == 1.0
-        print(f"  {name:36s} delivered/produced = {value:.3f}  (goal 1.0)")
+    ok = print_completeness(slow["delivered_ratio"], long["delivered_ratio"], stats) and ok
     print(f"fake Discord violations: {len(violations)}")
     return 0 if ok and not violations else 1
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    raise SystemExit(asyncio.run(main(parser.parse_args().runs)))
+    raise SystemExit(run_script(main, __doc__, runs=5))

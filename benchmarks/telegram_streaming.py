@@ -24,77 +24,45 @@ Run: ``uv run python benchmarks/telegram_streaming.py [--runs N]`` (~1 min).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
 import math
-import os
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import structlog
-from claude_agent_sdk import ClaudeAgentOptions, StreamEvent, query
-from telegram import Bot
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chat_adapters.app import serve
-from chat_adapters.settings import load_settings
-from chat_adapters.streaming import StreamingReply
+from streaming_harness import (
+    GOAL_EDITS_PER_S,
+    READING_S,
+    SLOW_DELAY_S,
+    SLOW_DELTAS,
+    WAIT_S,
+    ServedBot,
+    claude_world,
+    cli_environment,
+    cli_first_token,
+    ms,
+    print_all_runs,
+    print_completeness,
+    print_first_output,
+    print_ratio,
+    quiet_logs,
+    run_script,
+    stats_ratio,
+)
+from telegram import Bot
+
 from chat_adapters.telegram.surface import TelegramSurface, outbox_for
-from session_core.catalog import SessionCatalog
-from session_core.claude_home import ClaudeHome
-from session_core.runner import TurnRunner
 from tests.fakes.anthropic import FakeAnthropic, Reply, long_text
-from tests.fakes.claude_cli import ClaudeEnv, isolated_claude_env
+from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.telegram_api import ChatMessage, FakeTelegram
 
-GOAL_FIRST_OUTPUT = 1.2
-GOAL_EDITS_PER_S = 1.0
 USER = 4242
-WAIT_S = 60.0
-READING_S = 1.5
-"""A person reads the bot's last message before writing the next one."""
-SLOW_DELTAS, SLOW_DELAY_S = 40, 0.25
 LONG_CHARS = 12000
 SENDING = ("sendMessage", "editMessageText", "sendDocument")
-
-
-@contextmanager
-def cli_environment(world: ClaudeEnv) -> Iterator[None]:
-    """The CLI env in this process: the SDK merges ``os.environ`` under the runner's."""
-    saved = {name: os.environ.get(name) for name in world.env}
-    os.environ.update(world.env)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-async def cli_first_token(world: ClaudeEnv, prompt: str) -> float:
-    """Seconds from spawning a bare SDK query to its first text delta."""
-    options = ClaudeAgentOptions(
-        cwd=str(world.project), env=world.env, include_partial_messages=True
-    )
-    start = time.monotonic()
-    first = 0.0
-    async for message in query(prompt=prompt, options=options):
-        if first == 0.0 and isinstance(message, StreamEvent):
-            event: dict[str, Any] = message.event
-            if event.get("type") == "content_block_delta" and event["delta"].get("text"):
-                first = time.monotonic() - start
-    assert first > 0, "the CLI streamed no text"
-    return first
 
 
 def has_stop(message: ChatMessage) -> bool:
@@ -186,49 +154,35 @@ async def stats_through_the_surface(
 ) -> float:
     """``StreamingReply.stats`` for a long answer driven straight onto a Telegram surface."""
     bot = Bot(tg.token, base_url=f"{tg.root_url}/bot", base_file_url=f"{tg.root_url}/file/bot")
-    home = ClaudeHome(world.config_dir)
-    runner = TurnRunner(home, SessionCatalog(home), base_env=world.env)
     outbox = outbox_for(USER)
     try:
         async with asyncio.timeout(WAIT_S):
             await bot.initialize()
         surface = TelegramSurface(bot, USER, outbox=outbox)
-        fake.script(Reply(text=long_text(LONG_CHARS), chunks=60, delay_s=0.05))
-        reply = StreamingReply(surface, verbosity=1)
-        events = runner.stream_turn("write a lot", world.project, "bench", force_new=True)
-        async with asyncio.timeout(2 * WAIT_S):
-            await reply.consume(events)
-        return reply.stats.delivered_ratio
+        reply = Reply(text=long_text(LONG_CHARS), chunks=60, delay_s=0.05)
+        return await stats_ratio(surface, fake, world, reply)
     finally:
-        await runner.aclose()
         await outbox.aclose()
         await bot.shutdown()
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:7.1f} ms"
-
-
 async def main(runs: int) -> int:
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    logging.getLogger("telegram").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp, FakeAnthropic() as fake:
-        world = isolated_claude_env(Path(tmp) / "claude", fake.url)
+    quiet_logs("telegram", "httpx")
+    with claude_world() as (world, fake, data_dir):
         async with FakeTelegram() as tg:
-            settings = load_settings(
-                TELEGRAM_BOT_TOKEN=tg.token,
-                TELEGRAM_API_URL=tg.root_url,
-                BATON_ROOTS=str(world.project),
-                BATON_DATA_DIR=str(Path(tmp) / "data"),
-                CLAUDE_CONFIG_DIR=str(world.config_dir),
-                BATON_ALLOWED_USERS=f"telegram:{USER}",
-            )
+            values = {
+                "TELEGRAM_BOT_TOKEN": tg.token,
+                "TELEGRAM_API_URL": tg.root_url,
+                "BATON_ALLOWED_USERS": f"telegram:{USER}",
+            }
             with cli_environment(world):
-                stopping = asyncio.Event()
-                bot = asyncio.create_task(serve(settings, ("telegram",), stopping))
-                try:
-                    await tg.wait_for_call("getUpdates", timeout=WAIT_S)
+                async with ServedBot(
+                    world,
+                    data_dir,
+                    ("telegram",),
+                    values,
+                    lambda: tg.wait_for_call("getUpdates", timeout=WAIT_S),
+                ):
                     await cli_first_token(world, "warm-up")
                     await new_session(tg)
                     await first_output(tg, "warm-up")
@@ -251,35 +205,20 @@ async def main(runs: int) -> int:
                         Reply(text=long_text(LONG_CHARS), chunks=60, delay_s=0.05),
                         "long answer",
                     )
-                finally:
-                    stopping.set()
-                    await asyncio.wait_for(bot, WAIT_S)
-                stats_ratio = await stats_through_the_surface(tg, fake, world)
+                stats = await stats_through_the_surface(tg, fake, world)
 
-    m_cli, m_ours = statistics.median(cli), statistics.median(ours)
-    ratio = m_ours / m_cli
-    ok = ratio <= GOAL_FIRST_OUTPUT
-    print(f"Telegram streaming, {runs} interleaved runs (fake Bot API + FakeAnthropic, 127.0.0.1)")
-    print("1. first visible output")
-    print(f"  CLI time to first token (bare SDK query)    {_ms(m_cli)}   baseline")
-    print(
-        f"  message -> first bot message, new session   {_ms(m_ours)}   ratio {ratio:.2f}"
-        f"  (goal <= {GOAL_FIRST_OUTPUT})  {'ok' if ok else 'MISSED'}"
+    ok = print_first_output(
+        f"Telegram streaming, {runs} interleaved runs (fake Bot API + FakeAnthropic, 127.0.0.1)",
+        cli,
+        ours,
     )
     print(
         f"  ... difference (bot path + the runner's CLI options vs a bare query)"
-        f"  {_ms(m_ours - m_cli)}"
+        f"  {ms(statistics.median(ours) - statistics.median(cli))}"
     )
-    print(
-        f"  message -> typing…, new session            {_ms(statistics.median(typing))}"
-        f"   ratio {statistics.median(typing) / m_cli:.2f}"
-    )
-    print(
-        f"  ... follow-up on the live session          {_ms(statistics.median(follow))}"
-        f"   ratio {statistics.median(follow) / m_cli:.2f}"
-    )
-    print("  all runs (ms): cli " + " ".join(f"{v * 1000:.0f}" for v in cli))
-    print("                 bot " + " ".join(f"{v * 1000:.0f}" for v in ours))
+    print_ratio("message -> typing…, new session            ", typing, cli)
+    print_ratio("... follow-up on the live session          ", follow, cli)
+    print_all_runs(cli, ours)
     print("2. pacing")
     for name, run in (("slow answer", slow), ("long answer", long)):
         run_ok = (
@@ -295,18 +234,9 @@ async def main(runs: int) -> int:
             f"{run['max_edits_in_1s']:.0f}; 429s: {run['rate_limited']:.0f}  "
             f"{'ok' if run_ok else 'MISSED'}"
         )
-    print("3. completeness")
-    for name, value in (
-        ("slow answer, as the chat shows it", slow["delivered_ratio"]),
-        ("long answer, as the chat shows it", long["delivered_ratio"]),
-        ("long answer, StreamingReply.stats", stats_ratio),
-    ):
-        ok = ok and value == 1.0
-        print(f"  {name:36s} delivered/produced = {value:.3f}  (goal 1.0)")
+    ok = print_completeness(slow["delivered_ratio"], long["delivered_ratio"], stats) and ok
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
-    raise SystemExit(asyncio.run(main(parser.parse_args().runs)))
+    raise SystemExit(run_script(main, __doc__, runs=7))
