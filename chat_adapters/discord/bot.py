@@ -25,7 +25,7 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional, Protocol
+from typing import Any, Literal, Optional
 
 import discord
 import structlog
@@ -34,8 +34,7 @@ from discord import app_commands
 from chat_adapters.commands import CommandSpec, Completion, commands_for
 from chat_adapters.discord.client import BatonClient, use_endpoints
 from chat_adapters.discord.surface import DiscordSurface, MessageChannel
-from chat_adapters.dispatch import Attachment, Sender
-from chat_adapters.surface import Surface
+from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
 from storage.preferences import ChatKey
 
 log = structlog.get_logger(__name__)
@@ -51,31 +50,6 @@ LOGIN_TIMEOUT_S = 30.0
 SHUTDOWN_S = 10.0
 MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 ANSWERED = "→ Answered the open question."
-
-
-class Dispatcher(Protocol):
-    """What the Discord app needs from :class:`chat_adapters.dispatch.ChatDispatcher`."""
-
-    refusal_text: str
-
-    async def authorize(self, sender: Sender, chat: ChatKey, action: str) -> bool: ...
-
-    async def on_text(
-        self,
-        surface: Surface,
-        chat: ChatKey,
-        sender: Sender,
-        text: str,
-        attachments: Sequence[Attachment] = (),
-    ) -> None: ...
-
-    async def on_command(
-        self, surface: Surface, chat: ChatKey, sender: Sender, name: str, args: str
-    ) -> None: ...
-
-    async def complete(
-        self, chat: ChatKey, option: Completion, value: str
-    ) -> list[tuple[str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -105,7 +79,7 @@ def chat_of(channel: Any) -> ChatKey:
 class DiscordBot:
     """The client plus the translation of Discord events into dispatcher calls."""
 
-    def __init__(self, dispatcher: Dispatcher, config: DiscordConfig) -> None:
+    def __init__(self, dispatcher: ChatDispatcher, config: DiscordConfig) -> None:
         self.dispatcher = dispatcher
         self.config = config
         self.client = self._new_client(message_content=True)
@@ -395,7 +369,7 @@ def _completer(
 
 
 async def run_discord(
-    dispatcher: Dispatcher, config: DiscordConfig, stopping: asyncio.Event
+    dispatcher: ChatDispatcher, config: DiscordConfig, stopping: asyncio.Event
 ) -> None:
     """Run the Discord app until ``stopping`` is set; raises on fatal errors (a bad
     token, a refused intent) so the supervisor can restart it with backoff."""
