@@ -1,5 +1,6 @@
-"""Shared fixtures: a fake Anthropic API and an isolated Claude Code world per test,
-and the fake Bot API the Telegram and two-app suites share."""
+"""Shared fixtures: a fake Anthropic API and an isolated Claude Code world per test, the
+runner and the shared command layer over it, the bot's database, and the fake Bot API
+the Telegram and two-app suites share."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.claude_cli import ClaudeEnv, isolated_claude_env
 
 if TYPE_CHECKING:
+    from chat_adapters.dispatch import ChatDispatcher
     from session_core.claude_home import ClaudeHome
     from session_core.runner import TurnRunner
+    from storage import Database
     from tests.fakes.telegram_api import FakeTelegram
 
 
@@ -77,3 +80,40 @@ async def turn_runner(claude_env: ClaudeEnv, claude_home: ClaudeHome) -> AsyncIt
         yield runner
     finally:
         await runner.aclose()
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    """The bot's database under the test's tmp dir, closed after the test."""
+    from storage import Database
+
+    async with Database.open(tmp_path / "data" / "baton.sqlite3") as db:
+        yield db
+
+
+@pytest.fixture
+async def dispatcher(
+    claude_env: ClaudeEnv,
+    claude_home: ClaudeHome,
+    database: Database,
+    turn_runner: TurnRunner,
+    tmp_path: Path,
+) -> AsyncIterator[ChatDispatcher]:
+    """The shared command layer over the isolated world, Telegram user "1" allowed,
+    approvals answered within 30 s; closed before the runner and the database."""
+    from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
+    from session_core.catalog import SessionCatalog
+    from session_core.roots import ApprovedRoots
+
+    chats = ChatDispatcher(
+        runner=turn_runner,
+        catalog=SessionCatalog(claude_home),
+        roots=ApprovedRoots((claude_env.project,)),
+        database=database,
+        policy=ChatPolicy(allowed_users=frozenset({("telegram", "1")}), approval_timeout_s=30),
+        inbox_dir=tmp_path / "inbox",
+    )
+    try:
+        yield chats
+    finally:
+        await chats.aclose()

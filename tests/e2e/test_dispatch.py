@@ -11,17 +11,14 @@ import os
 import re
 import signal
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from chat_adapters.dispatch import Attachment, ChatDispatcher, ChatPolicy, Sender
-from session_core.catalog import SessionCatalog
+from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
 from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history import read_claude_history
-from session_core.roots import ApprovedRoots
-from session_core.runner import TurnRunner
 from storage import ChatKey, Database
 from tests.fakes.anthropic import FakeAnthropic, Reply, conversation_text, tool_results
 from tests.fakes.claude_cli import ClaudeEnv, run_claude_print, terminal_session
@@ -31,37 +28,6 @@ ALICE = Sender(app="telegram", user_id="1", display_name="alice")
 MALLORY = Sender(app="telegram", user_id="666", display_name="mallory")
 CHAT = ChatKey.of("telegram", 100)
 WAIT_S = 60.0
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = await Database.open(tmp_path / "data" / "baton.sqlite3")
-    try:
-        yield db
-    finally:
-        await db.close()
-
-
-@pytest.fixture
-async def dispatcher(
-    claude_env: ClaudeEnv, claude_home: ClaudeHome, database: Database, tmp_path: Path
-) -> AsyncIterator[ChatDispatcher]:
-    runner = TurnRunner(
-        claude_home, SessionCatalog(claude_home), base_env=claude_env.env, idle_timeout_s=60
-    )
-    chats = ChatDispatcher(
-        runner=runner,
-        catalog=SessionCatalog(claude_home),
-        roots=ApprovedRoots((claude_env.project,)),
-        database=database,
-        policy=ChatPolicy(allowed_users=frozenset({("telegram", "1")}), approval_timeout_s=30),
-        inbox_dir=tmp_path / "inbox",
-    )
-    try:
-        yield chats
-    finally:
-        await chats.aclose()
-        await runner.aclose()
 
 
 async def until(check: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
@@ -229,20 +195,9 @@ async def test_mutating_bash_waits_for_the_chat(
 async def test_ask_user_question_answer_reaches_the_model(
     dispatcher: ChatDispatcher, fake_api: FakeAnthropic
 ) -> None:
-    question = {
-        "questions": [
-            {
-                "question": "Which color?",
-                "header": "Color",
-                "options": [
-                    {"label": "Red", "description": ""},
-                    {"label": "Blue", "description": ""},
-                ],
-                "multiSelect": False,
-            }
-        ]
-    }
-    fake_api.script(Reply.tool_use("AskUserQuestion", question), Reply(text="blue it is"))
+    fake_api.script(
+        Reply.ask_user_question("Which color?", "Color", ["Red", "Blue"]), Reply(text="blue it is")
+    )
     surface = MemorySurface()
     await dispatcher.on_text(surface, CHAT, ALICE, "pick a color")
     await until(lambda: surface.pending_prompt is not None, "question")

@@ -7,19 +7,16 @@ everything it answers, and the limits it enforces surface as PTB's own exception
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import aiohttp
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
 from telegram.error import BadRequest, InvalidToken, RetryAfter
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -28,6 +25,7 @@ from telegram.ext import (
     filters,
 )
 
+from tests.e2e.telegram.harness import App, polling
 from tests.fakes.telegram_api import (
     REACTION_EMOJI,
     FakeTelegram,
@@ -36,7 +34,6 @@ from tests.fakes.telegram_api import (
     utf16_len,
 )
 
-App = Application[Any, Any, Any, Any, Any, Any]
 USER = 4242
 GROUP = -1001234
 # A real 2x3 PNG, so the fake reports its true size.
@@ -111,32 +108,9 @@ def build_app(tg: FakeTelegram, token: str | None = None) -> App:
     return app
 
 
-@contextlib.asynccontextmanager
-async def running(app: App) -> AsyncIterator[App]:
-    """Start and stop PTB the way ``baton run`` does (no run_polling, no dropping)."""
-    async with asyncio.timeout(10):
-        await app.initialize()
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(timeout=1)
-    try:
-        yield app
-    finally:
-        async with asyncio.timeout(10):
-            await app.updater.stop()
-            await app.stop()
-            await app.shutdown()
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
-
-
 @pytest.fixture
 async def app(tg: FakeTelegram) -> AsyncIterator[App]:
-    async with running(build_app(tg)) as application:
+    async with polling(build_app(tg)) as application:
         yield application
 
 
@@ -294,7 +268,7 @@ async def test_flood_control_raises_retry_after(
     monkeypatch.setenv("PTB_TIMEDELTA", "true")  # retry_after as timedelta, no warning
     clock = FakeClock()
     limits = RateLimits(per_chat_per_s=1.0, per_chat_burst=2)
-    async with FakeTelegram(clock=clock, rate_limits=limits) as tg, running(build_app(tg)) as app:
+    async with FakeTelegram(clock=clock, rate_limits=limits) as tg, polling(build_app(tg)) as app:
         tg.add_chat(USER)
         await app.bot.send_message(USER, "1")
         await app.bot.send_message(USER, "2")
@@ -443,7 +417,7 @@ async def test_updates_queued_before_start_are_delivered(tg: FakeTelegram) -> No
     tg.send_user_message(USER, USER, "and another")
     assert tg.pending_update_count == 2
 
-    async with running(build_app(tg)):
+    async with polling(build_app(tg)):
         await tg.wait_for_message(USER, contains="another", timeout=5)
     replies = [m.body for m in tg.sent_messages(USER)]
     assert replies == ["echo: sent while the bot was down", "echo: and another"]
@@ -451,7 +425,7 @@ async def test_updates_queued_before_start_are_delivered(tg: FakeTelegram) -> No
 
     # Restart: only what arrived while down is delivered, nothing twice.
     tg.send_user_message(USER, USER, "while restarting")
-    async with running(build_app(tg)):
+    async with polling(build_app(tg)):
         await tg.wait_for_message(USER, contains="echo: while restarting", timeout=5)
     assert len(tg.sent_messages(USER)) == 3
     assert tg.deliveries(1) == 1 and first.message_id == 1

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from chat_adapters.dispatch import ChatDispatcher, ChatPolicy, Sender
-from session_core.catalog import SessionCatalog
+from chat_adapters.dispatch import ChatDispatcher, Sender
 from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history import read_claude_history
-from session_core.roots import ApprovedRoots
-from session_core.runner import TurnRunner
-from storage import ChatKey, Database
+from storage import ChatKey
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.memory_surface import MemorySurface
@@ -26,28 +21,6 @@ pytestmark = pytest.mark.skipif(not tmux_available(), reason="needs tmux (.ci/ru
 
 ALICE = Sender(app="telegram", user_id="1")
 CHAT = ChatKey.of("telegram", 7)
-
-
-@pytest.fixture
-async def dispatcher(
-    claude_env: ClaudeEnv, claude_home: ClaudeHome, tmp_path: Path
-) -> AsyncIterator[ChatDispatcher]:
-    database = await Database.open(tmp_path / "data" / "baton.sqlite3")
-    runner = TurnRunner(claude_home, SessionCatalog(claude_home), base_env=claude_env.env)
-    chats = ChatDispatcher(
-        runner=runner,
-        catalog=SessionCatalog(claude_home),
-        roots=ApprovedRoots((claude_env.project,)),
-        database=database,
-        policy=ChatPolicy(allowed_users=frozenset({("telegram", "1")})),
-        inbox_dir=tmp_path / "inbox",
-    )
-    try:
-        yield chats
-    finally:
-        await chats.aclose()
-        await runner.aclose()
-        await database.close()
 
 
 async def wait_for_text(surface: MemorySurface, text: str, timeout_s: float = 60.0) -> None:

@@ -110,6 +110,25 @@ class Reply:
         return cls(text=text, tool=ToolCall(name=name, input=tool_input))
 
     @classmethod
+    def ask_user_question(cls, question: str, header: str, options: Iterable[str]) -> Reply:
+        """Claude's AskUserQuestion tool call: one single-choice question, its options
+        without descriptions."""
+        choices = [{"label": label, "description": ""} for label in options]
+        return cls.tool_use(
+            "AskUserQuestion",
+            {
+                "questions": [
+                    {
+                        "question": question,
+                        "header": header,
+                        "options": choices,
+                        "multiSelect": False,
+                    }
+                ]
+            },
+        )
+
+    @classmethod
     def error(cls, status: int, message: str = "") -> Reply:
         return cls(status=status, error_message=message or f"fake {status}")
 

@@ -135,6 +135,20 @@ def run_claude_print(
     return PrintRun(returncode=done.returncode, stdout=done.stdout, stderr=done.stderr)
 
 
+def history_line(display: str, ts: int, project: str, session_id: str | None) -> bytes:
+    """One history.jsonl line byte for byte as the CLI writes it: compact JSON, UTF-8
+    unescaped, keys in the CLI's order; old CLI versions wrote no ``sessionId``."""
+    entry: dict[str, object] = {
+        "display": display,
+        "pastedContents": {},
+        "timestamp": ts,
+        "project": project,
+    }
+    if session_id is not None:
+        entry["sessionId"] = session_id
+    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
 def terminal_session(claude_env: ClaudeEnv, prompt: str, *, project: Path | None = None) -> str:
     """A session as a person makes it at the terminal: ``claude -p`` in ``project``
     (default: the world's project) plus its history line (print mode writes none; the

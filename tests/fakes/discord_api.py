@@ -341,13 +341,7 @@ class FakeDiscord:
     ) -> DispatchedInteraction:
         """INTERACTION_CREATE type 3 for an enabled button on the message's *current* state
         (after REST traffic settles: see :meth:`_settle`)."""
-        self._require_session()
-        await self._settle()
-        interaction = self.interactions.component(
-            message, custom_id, None, user_id=user_id or self.user_id()
-        )
-        await asyncio.sleep(0)
-        return interaction
+        return await self._component(message, custom_id, None, user_id)
 
     async def select(
         self,
@@ -358,10 +352,19 @@ class FakeDiscord:
     ) -> DispatchedInteraction:
         """INTERACTION_CREATE type 3 choosing ``values`` in a select menu (checked against
         its options and min/max values)."""
+        return await self._component(message, custom_id, list(values), user_id)
+
+    async def _component(
+        self,
+        message: SentMessage | int,
+        custom_id: str,
+        values: list[str] | None,
+        user_id: int | None,
+    ) -> DispatchedInteraction:
         self._require_session()
         await self._settle()
         interaction = self.interactions.component(
-            message, custom_id, list(values), user_id=user_id or self.user_id()
+            message, custom_id, values, user_id=user_id or self.user_id()
         )
         await asyncio.sleep(0)
         return interaction

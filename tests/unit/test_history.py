@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from session_core.history import (
     is_slash_command,
     read_claude_history,
 )
+from tests.fakes.claude_cli import history_line
 
 SID = "3178c6da-b143-48a8-a304-b603e86ae1d1"
 OTHER = "0211e2fa-5f3c-4c1e-9d2b-7a1e2c3d4e5f"
@@ -34,15 +34,7 @@ def line(
     project: str = "/w/p",
     session_id: str | None = SID,
 ) -> bytes:
-    entry: dict[str, object] = {
-        "display": display,
-        "pastedContents": {},
-        "timestamp": ts,
-        "project": project,
-    }
-    if session_id is not None:
-        entry["sessionId"] = session_id
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return history_line(display, ts, project, session_id)
 
 
 # Each of these is one physical line that must be skipped and counted.

@@ -13,22 +13,11 @@ from hypothesis import strategies as st
 
 from session_core import history
 from session_core.history import HistoryIndex, SessionRecord, read_claude_history
+from tests.fakes.claude_cli import history_line as line
 
 A = "aaaaaaaa-0000-4000-8000-000000000001"
 B = "bbbbbbbb-0000-4000-8000-000000000002"
 C = "cccccccc-0000-4000-8000-000000000003"
-
-
-def line(display: str, ts: int, project: str, session_id: str | None) -> bytes:
-    entry: dict[str, object] = {
-        "display": display,
-        "pastedContents": {},
-        "timestamp": ts,
-        "project": project,
-    }
-    if session_id is not None:
-        entry["sessionId"] = session_id
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
 def append(path: Path, data: bytes) -> None:

@@ -3,9 +3,7 @@ and answered clearly (never silently) once it is gone, restarts included."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,12 +18,6 @@ from chat_adapters.telegram.buttons import (
 from storage import Database
 
 CHAT = 77
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database.open(tmp_path / "baton.sqlite3") as db:
-        yield db
 
 
 class Recorder:

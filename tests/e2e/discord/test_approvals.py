@@ -76,22 +76,7 @@ async def test_questions_answered_by_button_and_by_typing_reach_the_model(
     dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic
 ) -> None:
     def question(text: str) -> Reply:
-        return Reply.tool_use(
-            "AskUserQuestion",
-            {
-                "questions": [
-                    {
-                        "question": text,
-                        "header": "Color",
-                        "options": [
-                            {"label": "Red", "description": ""},
-                            {"label": "Blue", "description": ""},
-                        ],
-                        "multiSelect": False,
-                    }
-                ]
-            },
-        )
+        return Reply.ask_user_question(text, "Color", ["Red", "Blue"])
 
     fake_api.script(
         question("Which color?"),

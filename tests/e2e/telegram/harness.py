@@ -41,6 +41,7 @@ def build_ptb(tg: FakeTelegram) -> App:
 
 @asynccontextmanager
 async def polling(app: App) -> AsyncIterator[App]:
+    """Start and stop PTB the way ``baton run`` does (no run_polling, no dropping)."""
     async with asyncio.timeout(WAIT_S):
         await app.initialize()
         await app.start()

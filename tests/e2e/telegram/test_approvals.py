@@ -74,20 +74,9 @@ async def test_no_answer_in_time_denies_and_says_so(
 async def test_a_question_answered_by_typing_reaches_the_model(
     tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
 ) -> None:
-    question = {
-        "questions": [
-            {
-                "question": "Which color?",
-                "header": "Color",
-                "options": [
-                    {"label": "Red", "description": ""},
-                    {"label": "Blue", "description": ""},
-                ],
-                "multiSelect": False,
-            }
-        ]
-    }
-    fake_api.script(Reply.tool_use("AskUserQuestion", question), Reply(text="teal it is"))
+    fake_api.script(
+        Reply.ask_user_question("Which color?", "Color", ["Red", "Blue"]), Reply(text="teal it is")
+    )
     sent = say(tg, "pick a color")
     asked = await tg.wait_for_message(
         USER, after=sent.message_id, match=lambda m: "Color" in m.body and bool(m.buttons)
