@@ -198,8 +198,11 @@ class DiscordBot:
     async def _complete(
         self, interaction: discord.Interaction[Any], option: Completion, current: str
     ) -> list[app_commands.Choice[str]]:
+        """Choices while the person types. Checked with ``is_allowed``, not ``authorize``:
+        every keystroke asks, and an audit row per keystroke would bury the real ones; a
+        stranger gets no choices (and their command itself is refused and audited)."""
         sender, chat = sender_of(interaction.user), chat_of(interaction.channel)
-        if not await self._authorize(sender, chat, f"autocomplete {option}"):
+        if not self.dispatcher.is_allowed(sender):
             return []
         try:
             async with asyncio.timeout(COMPLETE_TIMEOUT_S):

@@ -174,6 +174,8 @@ async def test_strangers_get_an_ephemeral_refusal_and_reach_nothing(
         refused = [e for e in await db.audit.recent(20) if not e.allowed]
     assert {e.user_id for e in refused} == {str(bob)}
     assert {"/ask", "message", "/help", "choice"} <= {e.action for e in refused}
+    autocompleted = [e for e in refused if e.action.startswith("autocomplete")]
+    assert autocompleted == [], "autocomplete keystrokes are not audited"
     assert dc.violations == []
 
 
