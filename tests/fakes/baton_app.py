@@ -13,7 +13,6 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from chat_adapters.app import serve
@@ -80,10 +79,5 @@ class RunningBaton(ABC):
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
