@@ -172,6 +172,9 @@ class ChatDispatcher:
             return
         if not text.strip() and not attachments:
             return
+        if self._closing:
+            await surface.send_text("⏹ The bot is shutting down: send this again once it is back.")
+            return
         line = self._lines.setdefault(chat, _ChatLine())
         ahead = line.queue.qsize() + (1 if line.running else 0)
         line.queue.put_nowait(_Job(surface, sender, text, attachments))
