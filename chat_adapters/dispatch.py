@@ -79,7 +79,10 @@ class Attachment:
 class ThreadOpener(Protocol):
     """A surface that can start a thread for a session (Discord)."""
 
-    async def open_thread(self, title: str) -> tuple[Surface, ChatKey]: ...
+    async def open_thread(self, title: str, existing: str | None = None) -> tuple[Surface, ChatKey]:
+        """A thread for a session: ``existing`` (a thread id of this channel) when it
+        still exists, else a new one named ``title``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -563,7 +566,9 @@ class ChatDispatcher:
     async def _pin(self, surface: Surface, chat: ChatKey, summary: SessionSummary) -> None:
         project = self.roots.check(summary.project)
         preview = await asyncio.to_thread(self.catalog.preview, summary.session_id, 4)
-        target, key = await self._session_home(surface, chat, summary.first_prompt)
+        target, key = await self._session_home(
+            surface, chat, summary.first_prompt, summary.session_id
+        )
         await self.db.preferences.update(
             key,
             directory=str(project),
@@ -587,17 +592,23 @@ class ChatDispatcher:
         )
 
     async def _session_home(
-        self, surface: Surface, chat: ChatKey, title: str
+        self, surface: Surface, chat: ChatKey, title: str, session_id: str | None = None
     ) -> tuple[Surface, ChatKey]:
-        """Where a picked session lives: a new thread where the app has threads."""
-        if (
+        """Where a picked session lives: its thread where the app has threads (the one it
+        already has in this channel, else a new one named after it)."""
+        if not (
             surface.capabilities.has_threads
             and not chat.thread_id
             and isinstance(surface, ThreadOpener)
         ):
-            thread, key = await surface.open_thread(one_line(title or "Claude session", 90))
-            return thread, key
-        return surface, chat
+            return surface, chat
+        existing = (
+            await self.db.preferences.thread_pinned_to(chat, session_id) if session_id else None
+        )
+        return await surface.open_thread(
+            one_line(title or "Claude session", 90),
+            existing=existing.thread_id if existing else None,
+        )
 
     async def _cmd_cd(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
         prefs = await self.db.preferences.get(chat)

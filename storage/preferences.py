@@ -126,6 +126,17 @@ class PreferencesStore:
         await self._upsert(key, {name: getattr(preferences, name) for name in _COLUMNS})
         return await self.get(key)
 
+    async def thread_pinned_to(self, chat: ChatKey, session_id: str) -> ChatKey | None:
+        """The newest thread of ``chat`` pinned to ``session_id``, so picking a session
+        again returns to its thread instead of opening another."""
+        async with self._conn.execute(
+            "SELECT thread_id FROM chat_preferences WHERE app = ? AND chat_id = ? "
+            "AND thread_id != '' AND pinned_session_id = ? ORDER BY updated_at DESC LIMIT 1",
+            (chat.app, chat.chat_id, session_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else ChatKey(chat.app, chat.chat_id, str(row[0]))
+
     async def delete(self, key: ChatKey) -> bool:
         """Forget a chat's preferences; it goes back to the defaults."""
         cursor = await self._conn.execute("DELETE FROM chat_preferences" + _WHERE, _key_params(key))

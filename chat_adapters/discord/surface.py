@@ -292,26 +292,51 @@ class DiscordSurface:
         posted = await self._post(text, file=(name, data))
         return MessageRef(str(posted.message_id))
 
-    async def open_thread(self, title: str) -> tuple[DiscordSurface, ChatKey]:
-        """A public thread named after ``title`` under this channel (or this thread's
-        parent), as a surface of its own. On a command's surface, the command's answer
-        links to it unless something was already said."""
+    async def open_thread(
+        self, title: str, existing: str | None = None
+    ) -> tuple[DiscordSurface, ChatKey]:
+        """A public thread under this channel (or this thread's parent), as a surface of
+        its own: ``existing`` when that thread is still there, else a new one named after
+        ``title``. On a command's surface, the command's answer links to it unless
+        something was already said."""
         parent = self._thread_parent()
         if parent is None:
             raise Unsupported(f"{self.surface_id} cannot have threads")
-        name = thread_name(title)
+        thread = await self._existing_thread(parent, existing) if existing else None
+        if thread is None:
+            name = thread_name(title)
 
-        async def create() -> discord.Thread:
-            return await parent.create_thread(name=name, type=discord.ChannelType.public_thread)
+            async def create() -> discord.Thread:
+                return await parent.create_thread(name=name, type=discord.ChannelType.public_thread)
 
-        thread = await self._outboxes.of(parent.id).send(create)
-        log.info("discord.thread_opened", parent=parent.id, thread=thread.id)
+            thread = await self._outboxes.of(parent.id).send(create)
+            log.info("discord.thread_opened", parent=parent.id, thread=thread.id)
+        else:
+            log.info("discord.thread_reused", parent=parent.id, thread=thread.id)
         surface = DiscordSurface(
             thread, router=self._router, outboxes=self._outboxes, requester_id=self._requester_id
         )
         if self._reply is not None and self._reply.usable():
             await self._post(f"🧵 Continuing in {thread.mention}")
         return surface, ChatKey.of("discord", parent.id, thread.id)
+
+    @staticmethod
+    async def _existing_thread(
+        parent: discord.TextChannel, thread_id: str
+    ) -> discord.Thread | None:
+        """The thread if it still exists under ``parent`` (archived ones reopen on send)."""
+        if not thread_id.isdigit():
+            return None
+        cached = parent.guild.get_thread(int(thread_id))
+        if cached is not None:
+            return cached if cached.parent_id == parent.id else None
+        try:
+            fetched = await parent.guild.fetch_channel(int(thread_id))
+        except discord.HTTPException:
+            return None
+        if isinstance(fetched, discord.Thread) and fetched.parent_id == parent.id:
+            return fetched
+        return None
 
     # -- sending, through the channel's outbox ----------------------------------------
 

@@ -64,3 +64,24 @@ async def test_seed_smoke_terminal_to_discord_and_back(
     assert run.session_id == newest.session_id
     assert "fresh from discord" in conversation_text(fake_api.messages_requests()[-1])
     assert dc.violations == []
+
+
+async def test_picking_a_session_again_returns_to_its_thread(
+    dc: FakeDiscord, baton: Baton, cli_env: ClaudeEnv
+) -> None:
+    sid = await asyncio.to_thread(terminal_session, cli_env, "one thread only")
+    alice, channel = dc.user_id("alice"), dc.channel_id("general")
+    for _ in range(2):
+        asked = await dc.dispatch_slash_command("sessions", user_id=alice, channel_id=channel)
+        await choose(dc, await answer_of(dc, asked), "one thread only")
+        thread = await dc.wait_for_thread(channel, name_contains="one thread only")
+        await dc.wait_for_message(thread.id, "Resumed session", timeout=WAIT_S)
+    resumed = await dc.dispatch_slash_command("resume", {"session": sid}, alice, channel)
+    await answer_of(dc, resumed)
+    await dc.wait_until(
+        lambda: sum("Resumed session" in m.content for m in dc.messages(thread.id)) == 3,
+        timeout=WAIT_S,
+        what="three 'Resumed session' notices in the one thread",
+    )
+    assert [t.id for t in dc.threads(channel)] == [thread.id]
+    assert dc.violations == []
