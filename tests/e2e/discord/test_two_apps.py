@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from session_core.history import read_claude_history
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, discord_values, final
 from tests.e2e.telegram.conftest import USER, answer, say, telegram_values
 from tests.fakes.anthropic import FakeAnthropic, conversation_text, last_prompt
@@ -51,6 +52,21 @@ async def test_both_apps_share_one_loop_and_one_session(
         assert sid[:8] in (await answer_of(dc, status)).content
         sent = say(tg, "/status")
         await answer(tg, sid[:8], after=sent)
+
+        # Both doors at once on the one session: one turn after the other, nothing lost.
+        sent = say(tg, "SLOW:4 telegram at once")
+        await dc.send_user_message(channel, alice, "discord at once")
+        await answer(tg, "tick tick tick tick", after=sent)
+        await dc.wait_for_message(channel, predicate=final("to: discord at once"), timeout=WAIT_S)
+        turns = [r for r in fake_api.requests_for_session(sid) if "at once" in last_prompt(r)]
+        assert sorted(last_prompt(r) for r in turns) == [
+            "SLOW:4 telegram at once",
+            "discord at once",
+        ]
+        assert last_prompt(turns[0]) in conversation_text(turns[1])  # the second saw the first
+        history = read_claude_history(cli_env.config_dir / "history.jsonl")
+        assert {e.display for e in history[:2]} == {"SLOW:4 telegram at once", "discord at once"}
+        assert {e.session_id for e in history[:2]} == {sid}
     finally:
         await baton.stop()
     assert dc.violations == []
