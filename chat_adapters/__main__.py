@@ -14,6 +14,7 @@ from chat_adapters.app import Core, build_core, open_database, run_apps, setup_l
 from chat_adapters.doctor import run_doctor
 from chat_adapters.relative_time import ago
 from chat_adapters.settings import Settings, SettingsError, load_settings
+from chat_adapters.single_instance import AlreadyRunning
 from session_core.catalog import AmbiguousSession, SessionSummary, UnknownSession
 from session_core.events import TextDelta, ToolStarted, TurnFinished, TurnStarted
 from session_core.roots import OutsideRoots
@@ -200,7 +201,10 @@ def run() -> None:
     apps = settings.configured_apps()
     if not apps:
         fail("no app configured: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN", 2)
-    asyncio.run(run_apps(settings, apps))
+    try:
+        asyncio.run(run_apps(settings, apps))
+    except AlreadyRunning as exc:
+        fail(str(exc), 2)
 
 
 def main() -> None:

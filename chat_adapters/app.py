@@ -18,6 +18,7 @@ from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
 from chat_adapters.logs import configure_logging
 from chat_adapters.redaction import Redactor
 from chat_adapters.settings import AppName, Settings
+from chat_adapters.single_instance import token_locks
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome
 from session_core.history import HistoryIndex
@@ -127,7 +128,20 @@ def _app_runner(app: AppName, settings: Settings) -> AppRunner:
 
 
 async def serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio.Event) -> None:
-    """Run the given apps in this event loop, sharing one session layer, until ``stopping``."""
+    """Run the given apps in this event loop, sharing one session layer, until ``stopping``.
+
+    Raises :class:`AlreadyRunning` when another process runs one of these apps' tokens.
+    """
+    with token_locks(settings.data_dir / "run", _tokens(settings, apps)):
+        await _serve(settings, apps, stopping)
+
+
+def _tokens(settings: Settings, apps: tuple[AppName, ...]) -> dict[str, str]:
+    secrets = {"telegram": settings.telegram_bot_token, "discord": settings.discord_bot_token}
+    return {app: token.get_secret_value() for app in apps if (token := secrets[app])}
+
+
+async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio.Event) -> None:
     core = build_core(settings)
     database = await open_database(settings)
     dispatcher = build_dispatcher(core, database)

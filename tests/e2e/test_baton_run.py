@@ -45,6 +45,19 @@ async def test_baton_run_answers_and_stops_on_sigterm(
         await tg.wait_for_message(
             USER, contains="FAKE-REPLY #1 to: hello before the bot was up", timeout=60
         )
+        second = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "chat_adapters",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, second_err = await asyncio.wait_for(second.communicate(), 30)
+        assert second.returncode == 2
+        assert f"already running here (pid {bot.pid})" in second_err.decode()
         tg.send_user_message(USER, USER, "/status")
         status = await tg.wait_for_message(USER, contains="State:", timeout=30)
         assert str(claude_env.project) in (status.text or "")
