@@ -705,16 +705,7 @@ class HistoryIndex:
                         session = _Session(session_id, display, real, ts, project, seq)
                         sessions[session_id] = session
                     else:
-                        session.project = project
-                        session.last_any = display
-                        if real is not None:
-                            session.last_real = real
-                            if session.first_real is None:
-                                session.first_real = real
-                        session.last_ts = ts
-                        session.count += 1
-                        session.seq = seq
-                        session.snapshot = None
+                        session.add(display, real, ts, project, seq)
                     in_project = by_project.get(project)
                     if in_project is None:
                         by_project[project] = in_project = {}
