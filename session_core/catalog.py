@@ -156,6 +156,17 @@ class SessionCatalog:
             return None
         return self._from_transcript(session_id, transcript)
 
+    def project_of(self, session_id: str) -> str | None:
+        """Where a session lives, without the liveness scan ``get`` does: what a turn
+        needs to run in the session's own directory."""
+        record = self.index.session(session_id)
+        if record is not None:
+            return record.project
+        if _FULL_ID.fullmatch(session_id) is None:
+            return None
+        transcript = find_transcript(self.home, session_id)
+        return _transcript_cwd(transcript) if transcript is not None else None
+
     def _from_transcript(self, session_id: str, transcript: Path) -> SessionSummary:
         project = _transcript_cwd(transcript)
         tail = read_transcript_tail(transcript, 6)

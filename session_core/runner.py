@@ -306,8 +306,7 @@ class TurnRunner:
             return _Target(None, workdir, workdir)
         if session_id:
             # The catalog knows the project from history.jsonl, or else from the transcript.
-            summary = self._catalog_read(lambda: self._catalog.get(session_id))
-            project = summary.project if summary is not None else None
+            project = self._catalog_read(lambda: self._catalog.project_of(session_id))
             cwd = project if project and _is_dir(project) else workdir
             return _Target(session_id, cwd, workdir)
         newest = self._catalog_read(lambda: self._catalog.newest_resumable(workdir))
