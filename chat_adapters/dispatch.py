@@ -22,7 +22,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 import structlog
 
-from chat_adapters.approval_bridge import ChatApprover, SessionRules
+from chat_adapters.approval_bridge import ChatApprover
+from chat_adapters.approval_rules import SessionRules
 from chat_adapters.choices import Choice, ChoicePrompt
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
 from chat_adapters.redaction import Redactor
