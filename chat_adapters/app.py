@@ -58,6 +58,7 @@ def build_core(settings: Settings) -> Core:
         idle_timeout_s=settings.idle_timeout_s,
         max_live_clients=settings.max_live_clients,
         claims_dir=settings.data_dir / "claims",
+        allow_bypass=settings.allow_bypass,
     )
     return Core(
         settings=settings,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 AppName = Literal["telegram", "discord"]
@@ -115,6 +115,14 @@ class Settings(BaseSettings):
             return Path(value).expanduser()
         return value
 
+    @model_validator(mode="after")
+    def _bypass_needs_permission(self) -> Settings:
+        if self.permission_mode == "bypassPermissions" and not self.allow_bypass:
+            raise ValueError(
+                "BATON_PERMISSION_MODE=bypassPermissions needs BATON_ALLOW_BYPASS=true"
+            )
+        return self
+
     def configured_apps(self) -> tuple[AppName, ...]:
         tokens = {"telegram": self.telegram_bot_token, "discord": self.discord_bot_token}
         return tuple(app for app in APPS if (token := tokens[app]) and token.get_secret_value())
@@ -131,9 +139,11 @@ def load_settings(**overrides: object) -> Settings:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if not first["loc"]:  # a rule across settings names them itself
+            raise SettingsError(message) from None
+        name = str(first["loc"][0])
         field = Settings.model_fields.get(name)
         env_name = field.alias if field and field.alias else name
-        message = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"{env_name}: {message}") from None
     return settings
