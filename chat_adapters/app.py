@@ -17,7 +17,7 @@ import structlog
 from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
 from chat_adapters.logs import configure_logging
 from chat_adapters.redaction import Redactor
-from chat_adapters.settings import AppName, Settings
+from chat_adapters.settings import AppName, Settings, split_environment
 from chat_adapters.single_instance import token_locks
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome
@@ -45,13 +45,15 @@ class Core:
 
 
 def build_core(settings: Settings) -> Core:
+    # From here on the bot's tokens live only in ``settings``, never in a child's env.
+    claude_env = split_environment(settings)
     home = ClaudeHome(settings.claude_config_dir)
     index = HistoryIndex(home.history_path)
     catalog = SessionCatalog(home, index=index, own_entrypoint=ENTRYPOINT)
     runner = TurnRunner(
         home,
         catalog,
-        base_env={"CLAUDE_CONFIG_DIR": str(home.config_dir)},
+        base_env={**claude_env, "CLAUDE_CONFIG_DIR": str(home.config_dir)},
         model=settings.model,
         max_turns=settings.max_turns,
         max_budget_usd=settings.max_budget_usd,

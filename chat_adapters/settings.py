@@ -7,8 +7,9 @@ arguments, so tests and the composition root decide what a component sees.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -131,6 +132,65 @@ class Settings(BaseSettings):
         """Values that must never appear in a log line or a chat message."""
         found = (self.telegram_bot_token, self.discord_bot_token)
         return tuple(s.get_secret_value() for s in found if s and s.get_secret_value())
+
+
+BOT_PREFIXES = ("TELEGRAM_", "DISCORD_", "BATON_")
+"""Variables that configure the bot itself; no Claude process needs them."""
+_NEVER_INHERITED = frozenset({"IS_SANDBOX"})
+"""Set per turn by the runner when the operator allows bypass, never passed through."""
+_MIN_SECRET_LENGTH = 8
+"""A secret value shorter than this is not looked for inside other variables."""
+
+
+def secret_setting_names() -> frozenset[str]:
+    """The variables of every setting marked secret (typed ``SecretStr``)."""
+    return frozenset(
+        field.alias or name
+        for name, field in Settings.model_fields.items()
+        if field.annotation is SecretStr or SecretStr in get_args(field.annotation)
+    )
+
+
+def _secret_values(settings: Settings) -> tuple[str, ...]:
+    values = (getattr(settings, name) for name in Settings.model_fields)
+    return tuple(
+        text
+        for value in values
+        if isinstance(value, SecretStr)
+        and len(text := value.get_secret_value()) >= _MIN_SECRET_LENGTH
+    )
+
+
+def held_by_bot(name: str, value: str, secrets: tuple[str, ...] = ()) -> bool:
+    """Whether a variable is the bot's own: a bot setting, a secret setting, or any
+    variable carrying one of the bot's secret values."""
+    upper = name.upper()
+    return (
+        upper.startswith(BOT_PREFIXES)
+        or upper in secret_setting_names()
+        or upper in _NEVER_INHERITED
+        or any(secret in value for secret in secrets)
+    )
+
+
+def claude_environment(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a Claude process: ``environ`` minus what the bot holds."""
+    secrets = _secret_values(settings)
+    return {k: v for k, v in environ.items() if not held_by_bot(k, v, secrets)}
+
+
+def split_environment(settings: Settings) -> dict[str, str]:
+    """Once settings are read: remove what the bot holds from this process's environment
+    (tokens stay only in ``settings``) and return the environment Claude processes get.
+
+    The SDK starts the CLI with ``os.environ`` under the options' env, so both must be
+    clean; this is the one place that makes them so.
+    """
+    secrets = _secret_values(settings)
+    for name, value in list(os.environ.items()):
+        if held_by_bot(name, value, secrets):
+            del os.environ[name]
+    return claude_environment(settings, os.environ)
 
 
 def load_settings(**overrides: object) -> Settings:
