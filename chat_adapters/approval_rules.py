@@ -93,6 +93,17 @@ _ARGUMENT_RUNS_CODE: Mapping[str, tuple[str, ...]] = {
 
 _GIT_UPLOAD_PACK_U = frozenset({"fetch", "pull", "clone", "ls-remote", "archive"})
 
+_BASH_FIELDS = frozenset({"command", "description", "timeout", "run_in_background"})
+"""Bash inputs a rule may see; any other (``dangerouslyDisableSandbox``, a field a
+later CLI adds) is not shown in the chat, so a call carrying one is asked."""
+
+
+def _bash_argv(tool_input: Mapping[str, Any]) -> tuple[str, ...] | None:
+    command = tool_input.get("command")
+    if not isinstance(command, str) or not set(tool_input) <= _BASH_FIELDS:
+        return None
+    return simple_argv(command)
+
 
 def runs_other_code(argv: tuple[str, ...]) -> bool:
     """Whether a rule for this call would approve whatever its arguments say to run."""
@@ -172,8 +183,7 @@ class SessionRule:
         if tool == "Bash":
             if not self.scope:
                 return False  # a Bash rule always names its command
-            command = tool_input.get("command")
-            argv = simple_argv(command) if isinstance(command, str) else None
+            argv = _bash_argv(tool_input)
             if argv is None or runs_other_code(argv):
                 return False
             return argv[: len(self.scope)] == self.scope
@@ -189,7 +199,9 @@ def session_rule_for(
     may only be allowed once (the button is then not offered)."""
     if tool == "Bash":
         command = tool_input.get("command")
-        scope = bash_scope(command) if isinstance(command, str) else None
+        if _bash_argv(tool_input) is None or not isinstance(command, str):
+            return None
+        scope = bash_scope(command)
         return SessionRule(tool, scope=scope) if scope else None
     if tool in PATH_FIELDS:
         if not paths_inside(tool, tool_input, directory):

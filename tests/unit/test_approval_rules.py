@@ -227,6 +227,15 @@ def test_an_unparsable_bash_input_matches_nothing() -> None:
     assert not rule.matches("Bash", {"command": ["ls"]})
 
 
+def test_a_bash_call_with_an_input_the_chat_does_not_show_is_asked() -> None:
+    rule = rule_from("git status")
+    hidden = {"command": "git status", "dangerouslyDisableSandbox": True}
+    assert not rule.matches("Bash", hidden)
+    assert session_rule_for("Bash", hidden, "/w") is None
+    shown = {"command": "git status", "description": "d", "timeout": 5, "run_in_background": True}
+    assert rule.matches("Bash", shown)
+
+
 # file tools --------------------------------------------------------------------------
 
 
