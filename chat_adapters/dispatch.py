@@ -25,6 +25,7 @@ import structlog
 from chat_adapters.approval_bridge import ChatApprover, SessionRules
 from chat_adapters.choices import Choice, ChoicePrompt
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
+from chat_adapters.redacting_surface import guard
 from chat_adapters.redaction import Redactor
 from chat_adapters.relative_time import ago
 from chat_adapters.session_views import (
@@ -173,6 +174,7 @@ class ChatDispatcher:
         """Queue a prompt for the chat's session; acknowledge when it has to wait."""
         if not self.is_allowed(sender):
             return
+        surface = guard(surface, self.redactor)
         if not text.strip() and not attachments:
             return
         if self._closing:
@@ -195,6 +197,7 @@ class ChatDispatcher:
         """Handle any command; long interactions continue in the background."""
         if not self.is_allowed(sender):
             return
+        surface = guard(surface, self.redactor)
         spec = COMMANDS_BY_NAME.get(name)
         if spec is None or not spec.available_in(sender.app):
             await surface.send_text(
@@ -219,7 +222,12 @@ class ChatDispatcher:
             )
             now = datetime.now(UTC)
             return [
-                (one_line(f"{short_id(s.session_id)} · {session_label(s, now)}", 100), s.session_id)
+                (
+                    one_line(
+                        self.redactor(f"{short_id(s.session_id)} · {session_label(s, now)}"), 100
+                    ),
+                    s.session_id,
+                )
                 for s in found
                 if s.has_transcript
                 and (
@@ -229,7 +237,11 @@ class ChatDispatcher:
                 )
             ][:25]
         dirs = await asyncio.to_thread(self._directories)
-        return [(one_line(str(d), 100), str(d)) for d in dirs if needle in str(d).casefold()][:25]
+        return [
+            (one_line(self.redactor(str(d)), 100), str(d))
+            for d in dirs
+            if needle in str(d).casefold()
+        ][:25]
 
     async def finish_turns(self, grace_s: float = 15.0) -> None:
         """Shutting down: stop running turns, let their replies finalize, say what was
