@@ -48,6 +48,7 @@ def build_core(settings: Settings) -> Core:
     home = ClaudeHome(settings.claude_config_dir)
     index = HistoryIndex(home.history_path)
     catalog = SessionCatalog(home, index=index, own_entrypoint=ENTRYPOINT)
+    roots = ApprovedRoots(settings.roots)
     runner = TurnRunner(
         home,
         catalog,
@@ -58,11 +59,12 @@ def build_core(settings: Settings) -> Core:
         idle_timeout_s=settings.idle_timeout_s,
         max_live_clients=settings.max_live_clients,
         claims_dir=settings.data_dir / "claims",
+        roots=roots,
     )
     return Core(
         settings=settings,
         home=home,
-        roots=ApprovedRoots(settings.roots),
+        roots=roots,
         index=index,
         catalog=catalog,
         runner=runner,

@@ -57,6 +57,7 @@ LONG_OUTPUT_CHARS = 1500
 """Tool output at least this long is attached as a file (at verbosity 2)."""
 _CANCEL, _NEW, _MORE, _FORK, _CONTINUE = "cancel", "new", "more", "fork", "continue"
 _MODES = {"default": "default", "acceptedits": "acceptEdits", "plan": "plan"}
+OUTSIDE_NOTE = "outside the approved roots (pick another with /sessions or /cd)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +231,7 @@ class ChatDispatcher:
                 )
                 for s in found
                 if s.has_transcript
+                and self.roots.allows(s.project)
                 and (
                     not needle
                     or s.session_id.startswith(needle)
@@ -305,8 +307,7 @@ class ChatDispatcher:
     ) -> tuple[ChatPreferences, TurnFinished] | None:
         surface, sender = job.surface, job.sender
         prefs = await self.db.preferences.get(chat)
-        directory = self._directory(prefs)
-        self.roots.check(directory)
+        directory = self.roots.check(self._directory(prefs))
         session_id: str | None = None
         fork = False
         if not prefs.force_new:
@@ -418,6 +419,7 @@ class ChatDispatcher:
         if prefs.pinned_session_id:
             summary = await asyncio.to_thread(self.catalog.get, prefs.pinned_session_id)
             if summary is not None:
+                self.roots.check(summary.project)
                 return summary
             # A pinned session the catalog no longer knows: the runner reports the failure.
             return SessionSummary(
@@ -430,7 +432,10 @@ class ChatDispatcher:
                 has_transcript=False,
                 live=None,
             )
-        return await asyncio.to_thread(self.catalog.newest_resumable, directory)
+        newest = await asyncio.to_thread(self.catalog.newest_resumable, directory)
+        if newest is not None:
+            self.roots.check(newest.project)
+        return newest
 
     async def _terminal_check(self, surface: Surface, summary: SessionSummary) -> str:
         """Ask before a second writer joins a session a terminal holds open."""
@@ -524,7 +529,7 @@ class ChatDispatcher:
         found = [
             s
             for s in await asyncio.to_thread(self.catalog.list, directory=directory, limit=200)
-            if s.has_transcript
+            if s.has_transcript and self.roots.allows(s.project)
         ]
         page = 0
         while True:
@@ -648,6 +653,7 @@ class ChatDispatcher:
             await self._change_directory(surface, chat, dirs[int(answer.choice_id)])
 
     async def _change_directory(self, surface: Surface, chat: ChatKey, target: Path) -> None:
+        target = self.roots.check(target)  # typed or picked: the same decision
         await self.db.preferences.update(
             chat, directory=str(target), pinned_session_id=None, force_new=False
         )
@@ -777,20 +783,32 @@ class ChatDispatcher:
 
     async def _where(self, prefs: ChatPreferences) -> str:
         directory = self._directory(prefs)
+        session = ""
         if prefs.force_new:
             session = "a new one (next message)"
         else:
-            summary = await self._bound_session(prefs, directory)
-            if summary is None:
+            try:
+                summary = await self._bound_session(prefs, directory)
+            except OutsideRoots:
+                summary, session = None, OUTSIDE_NOTE
+            if session:
+                pass
+            elif summary is None:
                 session = "none yet (your next message starts one)"
             else:
                 how = "pinned" if prefs.pinned_session_id else "following the newest"
                 title = one_line(summary.first_prompt, 50) or "…"
                 session = f"`{short_id(summary.session_id)}` “{title}” ({how})"
-        return f"Directory: `{directory}`\nSession: {session}"
+        stale = prefs.directory and not self.roots.allows(prefs.directory)
+        note = " (the saved one is outside the approved roots now)" if stale else ""
+        return f"Directory: `{directory}`{note}\nSession: {session}"
 
     def _directory(self, prefs: ChatPreferences) -> Path:
-        return Path(prefs.directory) if prefs.directory else self.roots.default
+        """The chat's directory, checked: one saved before the roots were narrowed (or
+        a symlink since pointed elsewhere) is never used; the default root is."""
+        if prefs.directory and self.roots.allows(prefs.directory):
+            return self.roots.check(prefs.directory)
+        return self.roots.default
 
     def _directories(self) -> list[Path]:
         found: list[Path] = []
@@ -800,7 +818,7 @@ class ChatDispatcher:
                 found.extend(
                     sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
                 )
-        return found
+        return [d for d in found if self.roots.allows(d)]
 
     def _pretty_dir(self, path: Path) -> str:
         for root in self.roots.roots:
