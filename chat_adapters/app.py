@@ -91,6 +91,7 @@ def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
         permission_mode=settings.permission_mode,
         allow_bypass=settings.allow_bypass,
         approval_timeout_s=settings.approval_timeout_s,
+        audit_days=settings.audit_days,
     )
     return ChatDispatcher(
         runner=core.runner,
@@ -147,6 +148,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
     core = build_core(settings)
     database = await open_database(settings)
     dispatcher = build_dispatcher(core, database)
+    dispatcher.audit.start()  # retention: old audit rows go at start-up and daily
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
     apps_stopping = asyncio.Event()
 

@@ -23,6 +23,7 @@ from typing import Literal, Protocol, runtime_checkable
 import structlog
 
 from chat_adapters.approval_bridge import ChatApprover, SessionRules
+from chat_adapters.audit_trail import AuditRow, AuditTrail
 from chat_adapters.choices import Choice, ChoicePrompt
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
 from chat_adapters.redacting_surface import guard
@@ -97,6 +98,7 @@ class ChatPolicy:
     permission_mode: str = "default"
     allow_bypass: bool = False
     approval_timeout_s: float = 300.0
+    audit_days: int = 90
 
 
 @dataclass
@@ -144,18 +146,23 @@ class ChatDispatcher:
         self._holders: dict[str, str] = {}
         self._rules = SessionRules()
         self._closing = False
+        self.audit = AuditTrail(database, retention_days=policy.audit_days)
 
     # -- what adapters call ------------------------------------------------------------
 
     async def authorize(self, sender: Sender, chat: ChatKey, action: str) -> bool:
+        """A pure in-memory decision; the audit row is written afterwards, in the
+        background, so a slow database never refuses or delays anyone."""
         allowed = (sender.app, sender.user_id) in self.policy.allowed_users
-        await self.db.audit.record(
-            app=sender.app,
-            user_id=sender.user_id,
-            chat_id=_chat_text(chat),
-            action=action,
-            allowed=allowed,
-            detail=self.redactor(action)[:200],
+        self.audit.note(
+            AuditRow(
+                app=sender.app,
+                user_id=sender.user_id,
+                chat_id=_chat_text(chat),
+                action=action,
+                allowed=allowed,
+                detail=self.redactor(action)[:200],
+            )
         )
         if not allowed:
             log.warning("refused", app=sender.app, user_id=sender.user_id, action=action[:40])
@@ -272,6 +279,7 @@ class ChatDispatcher:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.audit.aclose()
 
     # -- turns -------------------------------------------------------------------------
 
