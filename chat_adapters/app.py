@@ -92,6 +92,7 @@ def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
         allow_bypass=settings.allow_bypass,
         approval_timeout_s=settings.approval_timeout_s,
         audit_days=settings.audit_days,
+        approvers=settings.approvers,
     )
     return ChatDispatcher(
         runner=core.runner,

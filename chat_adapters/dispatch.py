@@ -26,6 +26,7 @@ from chat_adapters.approval_bridge import ChatApprover, SessionRules
 from chat_adapters.audit_trail import AuditRow, AuditTrail
 from chat_adapters.choices import Choice, ChoicePrompt
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
+from chat_adapters.press_gate import PressGate
 from chat_adapters.redacting_surface import guard
 from chat_adapters.redaction import Redactor
 from chat_adapters.relative_time import ago
@@ -99,6 +100,8 @@ class ChatPolicy:
     allow_bypass: bool = False
     approval_timeout_s: float = 300.0
     audit_days: int = 90
+    approvers: frozenset[tuple[str, str]] = frozenset()
+    """Who may answer approvals; empty: any allowed user."""
 
 
 @dataclass
@@ -147,6 +150,13 @@ class ChatDispatcher:
         self._rules = SessionRules()
         self._closing = False
         self.audit = AuditTrail(database, retention_days=policy.audit_days)
+        self.presses = PressGate(
+            allowed_users=policy.allowed_users,
+            approvers=policy.approvers,
+            audit=self.audit,
+            redactor=self.redactor,
+            refusal_text=self.refusal_text,
+        )
 
     # -- what adapters call ------------------------------------------------------------
 

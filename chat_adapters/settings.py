@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     allowed_users: Annotated[frozenset[tuple[AppName, str]], NoDecode] = Field(
         default=frozenset(), alias="BATON_ALLOWED_USERS"
     )
+    approvers: Annotated[frozenset[tuple[AppName, str]], NoDecode] = Field(
+        default=frozenset(), alias="BATON_APPROVERS"
+    )
     roots: Annotated[tuple[Path, ...], NoDecode] = Field(
         default_factory=lambda: (Path.cwd().resolve(),), alias="BATON_ROOTS"
     )
@@ -69,7 +72,7 @@ class Settings(BaseSettings):
     )
     log_format: Literal["auto", "json", "console"] = Field(default="auto", alias="BATON_LOG_FORMAT")
 
-    @field_validator("allowed_users", mode="before")
+    @field_validator("allowed_users", "approvers", mode="before")
     @classmethod
     def _parse_users(cls, value: object) -> object:
         if not isinstance(value, str):

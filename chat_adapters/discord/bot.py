@@ -37,6 +37,7 @@ from chat_adapters.commands import CommandSpec, Completion, commands_for
 from chat_adapters.discord.client import BatonClient, use_endpoints
 from chat_adapters.discord.surface import DiscordSurface, MessageChannel
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
+from chat_adapters.press_gate import Press
 from storage.preferences import ChatKey
 
 log = structlog.get_logger(__name__)
@@ -166,11 +167,22 @@ class DiscordBot:
             return False
 
     async def _gate(self, interaction: discord.Interaction[Any], action: str) -> bool:
-        """Authorize an interaction; a refusal is answered ephemerally, here."""
-        if await self._authorize(sender_of(interaction.user), chat_of(interaction.channel), action):
+        """Authorize an interaction; a refusal is answered ephemerally, here. A button
+        press (``press:<kind>:<label>``) goes through the dispatcher's press gate."""
+        sender, chat = sender_of(interaction.user), chat_of(interaction.channel)
+        refusal: str | None = self.dispatcher.refusal_text
+        if action.startswith("press:"):
+            _, kind, label = action.split(":", 2)
+            chat_id = f"{chat.chat_id}:{chat.thread_id}" if chat.thread_id else chat.chat_id
+            refusal = self.dispatcher.presses.check(
+                Press(APP, sender.user_id, chat_id, kind, label)
+            )
+        elif await self._authorize(sender, chat, action):
+            refusal = None
+        if refusal is None:
             return True
         if not interaction.response.is_done():
-            await interaction.response.send_message(self.dispatcher.refusal_text, ephemeral=True)
+            await interaction.response.send_message(refusal, ephemeral=True)
         return False
 
     # -- slash commands -----------------------------------------------------------------
