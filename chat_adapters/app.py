@@ -16,6 +16,7 @@ import structlog
 
 from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
 from chat_adapters.logs import configure_logging
+from chat_adapters.private_data import prepare_data_dir
 from chat_adapters.redaction import Redactor
 from chat_adapters.settings import AppName, Settings
 from chat_adapters.single_instance import token_locks
@@ -79,6 +80,7 @@ def setup_logging(settings: Settings) -> Redactor:
 
 
 async def open_database(settings: Settings) -> Database:
+    prepare_data_dir(settings.data_dir)
     return await Database.open(settings.data_dir / "baton.sqlite3")
 
 
@@ -136,6 +138,7 @@ async def serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio
 
     Raises :class:`AlreadyRunning` when another process runs one of these apps' tokens.
     """
+    prepare_data_dir(settings.data_dir)  # 0700 before anything is written in it
     with token_locks(settings.data_dir / "run", _tokens(settings, apps)):
         await _serve(settings, apps, stopping)
 

@@ -27,6 +27,7 @@ from chat_adapters.audit_trail import AuditRow, AuditTrail
 from chat_adapters.choices import Choice, ChoicePrompt
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
 from chat_adapters.press_gate import PressGate
+from chat_adapters.private_data import private_dir, write_private
 from chat_adapters.redacting_surface import guard
 from chat_adapters.redaction import Redactor
 from chat_adapters.relative_time import ago
@@ -506,11 +507,11 @@ class ChatDispatcher:
                     continue
                 except ValueError:
                     pass  # an odd image type is still delivered, as a file
-            self.inbox_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(self.inbox_dir)
             name = re.sub(r"[^\w.\-]+", "_", os.path.basename(item.file_name)) or "file"
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
             path = self.inbox_dir / f"{stamp}-{name}"
-            await asyncio.to_thread(path.write_bytes, item.data)
+            await asyncio.to_thread(write_private, path, item.data)
             notes.append(f"[The user attached a file, saved at {path} ({item.media_type}).]")
         prompt = "\n".join([text.strip(), *notes]).strip()
         if not prompt and images:
