@@ -368,6 +368,7 @@ class ChatDispatcher:
             surface,
             verbosity=verbosity,
             on_stop=lambda: self._stop(line),
+            redactor=self.redactor,
         )
         finished: TurnFinished | None = None
         events = self.runner.stream_turn(

@@ -60,6 +60,23 @@ class Redactor:
             text = pattern.sub(MASK, text)
         return _ASSIGNMENT.sub(lambda m: m.group(1) + MASK, text)
 
+    def straddling(self, text: str, cut: int) -> int | None:
+        """Where a secret that ``text[:cut]`` / ``text[cut:]`` would cut in two starts
+        (None if the cut is clean): a long reply is split there instead, so neither
+        message holds half a key that no pattern recognises alone."""
+        starts: list[int] = []
+        for secret in self.secrets:
+            at = text.find(secret, max(0, cut - len(secret) + 1))
+            if at != -1 and at < cut < at + len(secret):
+                starts.append(at)
+        for pattern in (*_PATTERNS, _ASSIGNMENT):
+            for match in pattern.finditer(text):
+                if match.start() < cut < match.end():
+                    starts.append(match.start())
+                if match.start() >= cut:
+                    break
+        return min(starts) if starts else None
+
     def settled(self, text: str) -> str:
         """``text`` still being written (a live reply), redacted and without its last,
         unfinished word: a secret arriving in pieces is never shown as a prefix short

@@ -134,3 +134,22 @@ async def test_a_mask_longer_than_a_short_secret_still_fits_the_live_budget() ->
     await live.update("abcd " * (caps.text_budget // 5))
     assert caps.measure(tiny.live.calls[-1][0]) <= caps.text_budget
     assert "abcd" not in tiny.live.calls[-1][0]
+
+
+async def test_a_long_reply_is_never_split_inside_a_secret() -> None:
+    """The bearer value alone in the next message has no shape the redactor knows; the
+    reply is split before the header instead, wherever the message limit falls."""
+    caps = Capabilities(max_message_length=200, can_edit=True, min_edit_interval_s=0)
+    token = "abcdefghijklmnopqrstuvwxyz012345"
+    for n in range(20, 36):
+        memory = MemorySurface(caps)
+        redact = Redactor()
+        reply = StreamingReply(guard(memory, redact), verbosity=0, redactor=redact)
+        text = "word " * n + f"Authorization: Bearer {token} and the end."
+        await reply.handle(TurnStarted(session_id="s", working_directory="/tmp", resumed=False))
+        await reply.handle(TextDelta(text=text))
+        await reply.handle(TurnFinished(outcome="success", session_id="s"))
+        shown = everything_shown(memory)
+        assert token[:10] not in shown, (n, [m.text for m in memory.messages])
+        assert len(memory.messages) >= 2 and "the end." in shown
+        assert reply.stats.delivered_ratio == 1.0
