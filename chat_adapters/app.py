@@ -16,6 +16,7 @@ import structlog
 
 from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
 from chat_adapters.logs import configure_logging
+from chat_adapters.private_data import prepare_data_dir
 from chat_adapters.redaction import Redactor
 from chat_adapters.settings import AppName, Settings, split_environment
 from chat_adapters.single_instance import token_locks
@@ -50,6 +51,7 @@ def build_core(settings: Settings) -> Core:
     home = ClaudeHome(settings.claude_config_dir)
     index = HistoryIndex(home.history_path)
     catalog = SessionCatalog(home, index=index, own_entrypoint=ENTRYPOINT)
+    roots = ApprovedRoots(settings.roots)
     runner = TurnRunner(
         home,
         catalog,
@@ -61,11 +63,12 @@ def build_core(settings: Settings) -> Core:
         max_live_clients=settings.max_live_clients,
         claims_dir=settings.data_dir / "claims",
         allow_bypass=settings.allow_bypass,
+        roots=roots,
     )
     return Core(
         settings=settings,
         home=home,
-        roots=ApprovedRoots(settings.roots),
+        roots=roots,
         index=index,
         catalog=catalog,
         runner=runner,
@@ -80,6 +83,7 @@ def setup_logging(settings: Settings) -> Redactor:
 
 
 async def open_database(settings: Settings) -> Database:
+    prepare_data_dir(settings.data_dir)
     return await Database.open(settings.data_dir / "baton.sqlite3")
 
 
@@ -92,6 +96,8 @@ def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
         permission_mode=settings.permission_mode,
         allow_bypass=settings.allow_bypass,
         approval_timeout_s=settings.approval_timeout_s,
+        audit_days=settings.audit_days,
+        approvers=settings.approvers,
     )
     return ChatDispatcher(
         runner=core.runner,
@@ -135,6 +141,7 @@ async def serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio
 
     Raises :class:`AlreadyRunning` when another process runs one of these apps' tokens.
     """
+    prepare_data_dir(settings.data_dir)  # 0700 before anything is written in it
     with token_locks(settings.data_dir / "run", _tokens(settings, apps)):
         await _serve(settings, apps, stopping)
 
@@ -148,6 +155,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
     core = build_core(settings)
     database = await open_database(settings)
     dispatcher = build_dispatcher(core, database)
+    dispatcher.audit.start()  # retention: old audit rows go at start-up and daily
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
     apps_stopping = asyncio.Event()
 

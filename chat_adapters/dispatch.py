@@ -24,8 +24,12 @@ import structlog
 
 from chat_adapters.approval_bridge import ChatApprover
 from chat_adapters.approval_rules import SessionRules
+from chat_adapters.audit_trail import AuditRow, AuditTrail
 from chat_adapters.choices import Choice, ChoicePrompt
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
+from chat_adapters.press_gate import PressGate
+from chat_adapters.private_data import private_dir, write_private
+from chat_adapters.redacting_surface import guard
 from chat_adapters.redaction import Redactor
 from chat_adapters.relative_time import ago
 from chat_adapters.session_views import (
@@ -58,6 +62,7 @@ LONG_OUTPUT_CHARS = 1500
 """Tool output at least this long is attached as a file (at verbosity 2)."""
 _CANCEL, _NEW, _MORE, _FORK, _CONTINUE = "cancel", "new", "more", "fork", "continue"
 _MODES = {"default": "default", "acceptedits": "acceptEdits", "plan": "plan"}
+OUTSIDE_NOTE = "outside the approved roots (pick another with /sessions or /cd)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,9 @@ class ChatPolicy:
     permission_mode: str = "default"
     allow_bypass: bool = False
     approval_timeout_s: float = 300.0
+    audit_days: int = 90
+    approvers: frozenset[tuple[str, str]] = frozenset()
+    """Who may answer approvals; empty: any allowed user."""
 
 
 @dataclass
@@ -148,18 +156,30 @@ class ChatDispatcher:
         self._rules = SessionRules()
         self._told_bypass_off: set[ChatKey] = set()
         self._closing = False
+        self.audit = AuditTrail(database, retention_days=policy.audit_days)
+        self.presses = PressGate(
+            allowed_users=policy.allowed_users,
+            approvers=policy.approvers,
+            audit=self.audit,
+            redactor=self.redactor,
+            refusal_text=self.refusal_text,
+        )
 
     # -- what adapters call ------------------------------------------------------------
 
     async def authorize(self, sender: Sender, chat: ChatKey, action: str) -> bool:
+        """A pure in-memory decision; the audit row is written afterwards, in the
+        background, so a slow database never refuses or delays anyone."""
         allowed = (sender.app, sender.user_id) in self.policy.allowed_users
-        await self.db.audit.record(
-            app=sender.app,
-            user_id=sender.user_id,
-            chat_id=_chat_text(chat),
-            action=action,
-            allowed=allowed,
-            detail=self.redactor(action)[:200],
+        self.audit.note(
+            AuditRow(
+                app=sender.app,
+                user_id=sender.user_id,
+                chat_id=_chat_text(chat),
+                action=action,
+                allowed=allowed,
+                detail=self.redactor(action)[:200],
+            )
         )
         if not allowed:
             log.warning("refused", app=sender.app, user_id=sender.user_id, action=action[:40])
@@ -179,6 +199,7 @@ class ChatDispatcher:
         """Queue a prompt for the chat's session; acknowledge when it has to wait."""
         if not self.is_allowed(sender):
             return
+        surface = guard(surface, self.redactor)
         if not text.strip() and not attachments:
             return
         if self._closing:
@@ -201,6 +222,7 @@ class ChatDispatcher:
         """Handle any command; long interactions continue in the background."""
         if not self.is_allowed(sender):
             return
+        surface = guard(surface, self.redactor)
         spec = COMMANDS_BY_NAME.get(name)
         if spec is None or not spec.available_in(sender.app):
             await surface.send_text(
@@ -225,9 +247,15 @@ class ChatDispatcher:
             )
             now = datetime.now(UTC)
             return [
-                (one_line(f"{short_id(s.session_id)} · {session_label(s, now)}", 100), s.session_id)
+                (
+                    one_line(
+                        self.redactor(f"{short_id(s.session_id)} · {session_label(s, now)}"), 100
+                    ),
+                    s.session_id,
+                )
                 for s in found
                 if s.has_transcript
+                and self.roots.allows(s.project)
                 and (
                     not needle
                     or s.session_id.startswith(needle)
@@ -235,7 +263,11 @@ class ChatDispatcher:
                 )
             ][:25]
         dirs = await asyncio.to_thread(self._directories)
-        return [(one_line(str(d), 100), str(d)) for d in dirs if needle in str(d).casefold()][:25]
+        return [
+            (one_line(self.redactor(str(d)), 100), str(d))
+            for d in dirs
+            if needle in str(d).casefold()
+        ][:25]
 
     async def finish_turns(self, grace_s: float = 15.0) -> None:
         """Shutting down: stop running turns, let their replies finalize, say what was
@@ -264,6 +296,7 @@ class ChatDispatcher:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.audit.aclose()
 
     # -- turns -------------------------------------------------------------------------
 
@@ -299,8 +332,7 @@ class ChatDispatcher:
     ) -> tuple[ChatPreferences, TurnFinished] | None:
         surface, sender = job.surface, job.sender
         prefs = await self.db.preferences.get(chat)
-        directory = self._directory(prefs)
-        self.roots.check(directory)
+        directory = self.roots.check(self._directory(prefs))
         session_id: str | None = None
         fork = False
         if not prefs.force_new:
@@ -342,6 +374,7 @@ class ChatDispatcher:
             surface,
             verbosity=verbosity,
             on_stop=lambda: self._stop(line),
+            redactor=self.redactor,
         )
         finished: TurnFinished | None = None
         events = self.runner.stream_turn(
@@ -412,6 +445,7 @@ class ChatDispatcher:
         if prefs.pinned_session_id:
             summary = await asyncio.to_thread(self.catalog.get, prefs.pinned_session_id)
             if summary is not None:
+                self.roots.check(summary.project)
                 return summary
             # A pinned session the catalog no longer knows: the runner reports the failure.
             return SessionSummary(
@@ -424,7 +458,10 @@ class ChatDispatcher:
                 has_transcript=False,
                 live=None,
             )
-        return await asyncio.to_thread(self.catalog.newest_resumable, directory)
+        newest = await asyncio.to_thread(self.catalog.newest_resumable, directory)
+        if newest is not None:
+            self.roots.check(newest.project)
+        return newest
 
     async def _terminal_check(self, surface: Surface, summary: SessionSummary) -> str:
         """Ask before a second writer joins a session a terminal holds open."""
@@ -477,11 +514,11 @@ class ChatDispatcher:
                     continue
                 except ValueError:
                     pass  # an odd image type is still delivered, as a file
-            self.inbox_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(self.inbox_dir)
             name = re.sub(r"[^\w.\-]+", "_", os.path.basename(item.file_name)) or "file"
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
             path = self.inbox_dir / f"{stamp}-{name}"
-            await asyncio.to_thread(path.write_bytes, item.data)
+            await asyncio.to_thread(write_private, path, item.data)
             notes.append(f"[The user attached a file, saved at {path} ({item.media_type}).]")
         prompt = "\n".join([text.strip(), *notes]).strip()
         if not prompt and images:
@@ -518,7 +555,7 @@ class ChatDispatcher:
         found = [
             s
             for s in await asyncio.to_thread(self.catalog.list, directory=directory, limit=200)
-            if s.has_transcript
+            if s.has_transcript and self.roots.allows(s.project)
         ]
         page = 0
         while True:
@@ -642,6 +679,7 @@ class ChatDispatcher:
             await self._change_directory(surface, chat, dirs[int(answer.choice_id)])
 
     async def _change_directory(self, surface: Surface, chat: ChatKey, target: Path) -> None:
+        target = self.roots.check(target)  # typed or picked: the same decision
         await self.db.preferences.update(
             chat, directory=str(target), pinned_session_id=None, force_new=False
         )
@@ -797,20 +835,32 @@ class ChatDispatcher:
 
     async def _where(self, prefs: ChatPreferences) -> str:
         directory = self._directory(prefs)
+        session = ""
         if prefs.force_new:
             session = "a new one (next message)"
         else:
-            summary = await self._bound_session(prefs, directory)
-            if summary is None:
+            try:
+                summary = await self._bound_session(prefs, directory)
+            except OutsideRoots:
+                summary, session = None, OUTSIDE_NOTE
+            if session:
+                pass
+            elif summary is None:
                 session = "none yet (your next message starts one)"
             else:
                 how = "pinned" if prefs.pinned_session_id else "following the newest"
                 title = one_line(summary.first_prompt, 50) or "…"
                 session = f"`{short_id(summary.session_id)}` “{title}” ({how})"
-        return f"Directory: `{directory}`\nSession: {session}"
+        stale = prefs.directory and not self.roots.allows(prefs.directory)
+        note = " (the saved one is outside the approved roots now)" if stale else ""
+        return f"Directory: `{directory}`{note}\nSession: {session}"
 
     def _directory(self, prefs: ChatPreferences) -> Path:
-        return Path(prefs.directory) if prefs.directory else self.roots.default
+        """The chat's directory, checked: one saved before the roots were narrowed (or
+        a symlink since pointed elsewhere) is never used; the default root is."""
+        if prefs.directory and self.roots.allows(prefs.directory):
+            return self.roots.check(prefs.directory)
+        return self.roots.default
 
     def _directories(self) -> list[Path]:
         found: list[Path] = []
@@ -820,7 +870,7 @@ class ChatDispatcher:
                 found.extend(
                     sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
                 )
-        return found
+        return [d for d in found if self.roots.allows(d)]
 
     def _pretty_dir(self, path: Path) -> str:
         for root in self.roots.roots:

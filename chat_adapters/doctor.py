@@ -13,6 +13,7 @@ from typing import Literal
 import typer
 
 from chat_adapters.app import build_core, open_database
+from chat_adapters.private_data import open_to_others, privacy_fix
 from chat_adapters.settings import Settings
 from session_core import sdk_door
 
@@ -55,6 +56,16 @@ def _core_checks(settings: Settings) -> Iterator[Check]:
         yield Check("ok", "apps", ", ".join(apps))
     else:
         yield Check("FAIL", "apps", "none: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN")
+    open_paths = open_to_others(settings.data_dir)
+    if open_paths:
+        yield Check(
+            "warn",
+            "data dir",
+            f"{len(open_paths)} path(s) under {settings.data_dir} readable by others "
+            f"(e.g. {open_paths[0]}); fix: {privacy_fix(settings.data_dir)}",
+        )
+    else:
+        yield Check("ok", "data dir", f"{settings.data_dir} is private (0700 / 0600)")
     if not settings.allowed_users:
         yield Check("warn", "allowed users", "BATON_ALLOWED_USERS is empty: nobody may use the bot")
     else:

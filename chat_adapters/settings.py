@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     allowed_users: Annotated[frozenset[tuple[AppName, str]], NoDecode] = Field(
         default=frozenset(), alias="BATON_ALLOWED_USERS"
     )
+    approvers: Annotated[frozenset[tuple[AppName, str]], NoDecode] = Field(
+        default=frozenset(), alias="BATON_APPROVERS"
+    )
     roots: Annotated[tuple[Path, ...], NoDecode] = Field(
         default_factory=lambda: (Path.cwd().resolve(),), alias="BATON_ROOTS"
     )
@@ -64,12 +67,13 @@ class Settings(BaseSettings):
     approval_timeout_s: float = Field(default=300.0, gt=0, alias="BATON_APPROVAL_TIMEOUT_S")
     idle_timeout_s: float = Field(default=600.0, gt=0, alias="BATON_IDLE_TIMEOUT_S")
     max_live_clients: int = Field(default=4, ge=1, alias="BATON_MAX_LIVE_CLIENTS")
+    audit_days: int = Field(default=90, ge=1, alias="BATON_AUDIT_DAYS")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="BATON_LOG_LEVEL"
     )
     log_format: Literal["auto", "json", "console"] = Field(default="auto", alias="BATON_LOG_FORMAT")
 
-    @field_validator("allowed_users", mode="before")
+    @field_validator("allowed_users", "approvers", mode="before")
     @classmethod
     def _parse_users(cls, value: object) -> object:
         if not isinstance(value, str):

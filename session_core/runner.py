@@ -43,6 +43,7 @@ from session_core.events import (
 )
 from session_core.history import append_history_entry
 from session_core.permission_modes import effective_mode
+from session_core.roots import ApprovedRoots, OutsideRoots
 from session_core.sdk_door import (
     ClaudeConnection,
     DoorError,
@@ -102,8 +103,10 @@ class TurnRunner:
         fallback_on_resume_failure: bool = True,
         claims_dir: Path | None = None,
         allow_bypass: bool = False,
+        roots: ApprovedRoots | None = None,
     ) -> None:
         self._home = home
+        self._roots = roots
         self._catalog = catalog
         self._base_env = dict(base_env)
         self._model = model
@@ -220,9 +223,18 @@ class TurnRunner:
             target = await asyncio.to_thread(
                 self._resolve_target, working_directory, session_id, force_new
             )
-            fresh = target.session_id is None or fork
-            lock_id = str(uuid.uuid4()) if fresh else str(target.session_id)
-            ticket = self._locks.take_ticket(lock_id)
+            refused = self._outside_roots(target)
+            if refused is None:
+                target = self._checked(target)
+                fresh = target.session_id is None or fork
+                lock_id = str(uuid.uuid4()) if fresh else str(target.session_id)
+                ticket = self._locks.take_ticket(lock_id)
+        if refused is not None:
+            sid = target.session_id or ""
+            log.warning("turn_outside_roots", session_id=sid, reason=refused)
+            yield TurnStarted(session_id=sid, working_directory=target.cwd, resumed=False)
+            yield TurnFinished(outcome="error", session_id=sid, error=refused)
+            return
         use_approver = approver or self._approver
         turn_model = model or self._model
         if permission_mode is not None:  # the last gate: bypass only when the operator allows
@@ -321,6 +333,25 @@ class TurnRunner:
             return _Target(None, workdir, workdir)
         project = newest.project if _is_dir(newest.project) else workdir
         return _Target(newest.session_id, project, workdir)
+
+    def _outside_roots(self, target: _Target) -> str | None:
+        """Why the turn may not run where it would (None: it may), decided again here at
+        turn start by the one roots check, whatever the caller checked before."""
+        if self._roots is None:
+            return None
+        try:
+            self._roots.check(target.cwd)
+            self._roots.check(target.workdir)
+        except OutsideRoots as exc:
+            return str(exc)
+        return None
+
+    def _checked(self, target: _Target) -> _Target:
+        """The target with the very real paths the roots check approved."""
+        if self._roots is None:
+            return target
+        cwd, workdir = self._roots.check(target.cwd), self._roots.check(target.workdir)
+        return replace(target, cwd=str(cwd), workdir=str(workdir))
 
     def _catalog_read(self, call: Callable[[], _T]) -> _T | None:
         """One catalog read at a time (its index is not thread-safe); never fatal."""

@@ -73,6 +73,14 @@ class AuditLog:
         )
         return [_from_row(tuple(row)) for row in rows]
 
+    async def prune(self, *, older_than_days: float) -> int:
+        """Delete entries older than ``older_than_days`` (the retention); how many went."""
+        if older_than_days <= 0:
+            raise ValueError(f"older_than_days must be positive, not {older_than_days}")
+        cutoff = to_ms(self._clock()) - int(older_than_days * 86_400_000)
+        cursor = await self._conn.execute("DELETE FROM audit_log WHERE at < ?", (cutoff,))
+        return max(cursor.rowcount, 0)
+
     async def count(self, *, allowed: bool | None = None) -> int:
         """How many entries; only refusals with ``allowed=False``."""
         sql = "SELECT COUNT(*) FROM audit_log"

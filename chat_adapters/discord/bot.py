@@ -8,10 +8,12 @@ autocomplete from the dispatcher for sessions and directories. They sync to
 Every interaction is answered inside Discord's 3 seconds: authorization first (a
 refusal is an ephemeral message only the person sees, and nothing reaches Claude),
 then ``defer(thinking=True)``; the command's surface sends its first message as the
-deferred follow-up. Messages in channels and threads (a session's thread above all) go
-to Claude as prompts; that needs the privileged message-content intent, without which
-their text arrives empty and ``/ask`` still works. A message in a chat with an open
-free-text question answers the question instead.
+deferred follow-up. A plain message is a prompt only where it is addressed to the bot
+(:func:`addressed_to_bot`): in a thread the bot opened for a session, in a DM, or when it
+mentions the bot; anything else in a channel is people talking, ignored without a reply
+or an audit row. Thread and DM text needs the privileged message-content intent, without
+which mentions and ``/ask`` still work. A message in a chat with an open free-text
+question answers the question instead.
 
 :func:`run_discord` runs in the shared event loop: login, then the gateway in a task
 (discord.py reconnects and RESUMEs by itself), until ``stopping`` is set.
@@ -35,6 +37,7 @@ from chat_adapters.commands import CommandSpec, Completion, commands_for
 from chat_adapters.discord.client import BatonClient, use_endpoints
 from chat_adapters.discord.surface import DiscordSurface, MessageChannel
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
+from chat_adapters.press_gate import Press
 from storage.preferences import ChatKey
 
 log = structlog.get_logger(__name__)
@@ -164,11 +167,22 @@ class DiscordBot:
             return False
 
     async def _gate(self, interaction: discord.Interaction[Any], action: str) -> bool:
-        """Authorize an interaction; a refusal is answered ephemerally, here."""
-        if await self._authorize(sender_of(interaction.user), chat_of(interaction.channel), action):
+        """Authorize an interaction; a refusal is answered ephemerally, here. A button
+        press (``press:<kind>:<label>``) goes through the dispatcher's press gate."""
+        sender, chat = sender_of(interaction.user), chat_of(interaction.channel)
+        refusal: str | None = self.dispatcher.refusal_text
+        if action.startswith("press:"):
+            _, kind, label = action.split(":", 2)
+            chat_id = f"{chat.chat_id}:{chat.thread_id}" if chat.thread_id else chat.chat_id
+            refusal = self.dispatcher.presses.check(
+                Press(APP, sender.user_id, chat_id, kind, label)
+            )
+        elif await self._authorize(sender, chat, action):
+            refusal = None
+        if refusal is None:
             return True
         if not interaction.response.is_done():
-            await interaction.response.send_message(self.dispatcher.refusal_text, ephemeral=True)
+            await interaction.response.send_message(refusal, ephemeral=True)
         return False
 
     # -- slash commands -----------------------------------------------------------------
@@ -227,6 +241,10 @@ class DiscordBot:
 
     async def _on_message(self, message: discord.Message) -> None:
         if message.type not in MESSAGE_TYPES:
+            return
+        bot_id = self.client.user.id if self.client.user is not None else None
+        waiting = self.client.router.has_typed_prompt(message.channel.id)
+        if not (waiting or addressed_to_bot(message, bot_id)):
             return
         text = self._without_bot_mention(message.content)
         if not text.strip() and not message.attachments:
@@ -294,6 +312,21 @@ class DiscordBot:
     ) -> DiscordSurface:
         target: MessageChannel = channel
         return self.client.surface(target, requester_id=requester_id, interaction=interaction)
+
+
+def addressed_to_bot(message: discord.Message, bot_id: int | None) -> bool:
+    """A DM, a message in a thread the bot opened (a session's thread), or one that
+    mentions the bot; everything else in a channel is not for us."""
+    channel = message.channel
+    if isinstance(channel, discord.DMChannel | discord.GroupChannel):
+        return True
+    if bot_id is None:
+        return False
+    if isinstance(channel, discord.Thread) and channel.owner_id == bot_id:
+        return True
+    return any(user.id == bot_id for user in message.mentions) or bool(
+        re.search(rf"<@!?{bot_id}>", message.content)
+    )
 
 
 def autocomplete_choices(found: Sequence[tuple[str, str]]) -> list[app_commands.Choice[str]]:

@@ -25,7 +25,8 @@ from telegram.warnings import PTBDeprecationWarning
 
 from chat_adapters.commands import commands_for
 from chat_adapters.dispatch import ChatDispatcher
-from chat_adapters.telegram.buttons import Buttons
+from chat_adapters.press_gate import Press
+from chat_adapters.telegram.buttons import ButtonGate, Buttons
 from chat_adapters.telegram.surface import call_api
 from chat_adapters.telegram.updates import UpdateRouter
 
@@ -78,7 +79,8 @@ async def run_telegram(
     # PTB itself reads RetryAfter.retry_after while building the error; we convert it.
     warnings.filterwarnings("ignore", ".*retry_after.*", PTBDeprecationWarning)
     app = build_application(config)
-    router = UpdateRouter(dispatcher, app.bot, Buttons(dispatcher.db.pending))
+    buttons = Buttons(dispatcher.db.pending, gate=press_gate(dispatcher))
+    router = UpdateRouter(dispatcher, app.bot, buttons)
     app.add_handler(TypeHandler(Update, router.handle))
     app.add_error_handler(_log_error)
     try:
@@ -102,6 +104,15 @@ async def run_telegram(
                 raise PollingStopped("Telegram polling stopped")
     finally:
         await _shutdown(app, router)
+
+
+def press_gate(dispatcher: ChatDispatcher) -> ButtonGate:
+    """Button presses go through the dispatcher's press gate (decided and audited)."""
+
+    def check(chat_id: int, user_id: int, kind: str, label: str) -> str | None:
+        return dispatcher.presses.check(Press("telegram", str(user_id), str(chat_id), kind, label))
+
+    return check
 
 
 async def _register_commands(app: App) -> None:

@@ -612,6 +612,7 @@ class _OpenPrompt:
                 kind="choice",
                 payload={
                     "surface": surface.surface_id,
+                    "kind": prompt.kind,
                     "title": prompt.title,
                     "options": [[o.id, o.label] for o in prompt.options],
                 },

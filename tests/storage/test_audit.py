@@ -48,3 +48,15 @@ async def test_an_entry_without_an_action_is_refused(db: Database) -> None:
     with pytest.raises(ValueError, match="needs an app and an action"):
         await db.audit.record(app="telegram", user_id=1, action="", allowed=True)
     assert await db.audit.count() == 0
+
+
+async def test_prune_deletes_only_entries_past_the_retention(
+    db: Database, clock: FakeClock
+) -> None:
+    await db.audit.record(app="telegram", user_id=1, action="old", allowed=False)
+    clock.advance(seconds=86_400 * 91)
+    await db.audit.record(app="telegram", user_id=1, action="new", allowed=False)
+    assert await db.audit.prune(older_than_days=90) == 1
+    assert [e.action for e in await db.audit.recent()] == ["new"]
+    with pytest.raises(ValueError, match="positive"):
+        await db.audit.prune(older_than_days=0)
