@@ -20,6 +20,7 @@ from chat_adapters.redaction import Redactor
 from chat_adapters.settings import AppName, Settings
 from chat_adapters.single_instance import token_locks
 from session_core.catalog import SessionCatalog
+from session_core.claude_cli import CliChoice, choose_cli
 from session_core.claude_home import ClaudeHome
 from session_core.history import HistoryIndex
 from session_core.roots import ApprovedRoots
@@ -42,10 +43,12 @@ class Core:
     catalog: SessionCatalog
     runner: TurnRunner
     redactor: Redactor
+    cli: CliChoice | None = None
 
 
 def build_core(settings: Settings) -> Core:
     home = ClaudeHome(settings.claude_config_dir)
+    cli = choose_cli(settings.claude_cli, settings.search_path)
     index = HistoryIndex(home.history_path)
     catalog = SessionCatalog(home, index=index, own_entrypoint=ENTRYPOINT)
     runner = TurnRunner(
@@ -58,6 +61,7 @@ def build_core(settings: Settings) -> Core:
         idle_timeout_s=settings.idle_timeout_s,
         max_live_clients=settings.max_live_clients,
         claims_dir=settings.data_dir / "claims",
+        cli_path=cli.sdk_path,
     )
     return Core(
         settings=settings,
@@ -67,6 +71,7 @@ def build_core(settings: Settings) -> Core:
         catalog=catalog,
         runner=runner,
         redactor=Redactor.with_secrets(settings.secrets()),
+        cli=cli,
     )
 
 
@@ -146,6 +151,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
     database = await open_database(settings)
     dispatcher = build_dispatcher(core, database)
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
+    _say_which_cli(core.cli)
     apps_stopping = asyncio.Event()
 
     async def shut_down_in_order() -> None:
@@ -167,6 +173,21 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
         await core.runner.aclose()
         await database.close()
         log.info("baton.stopped")
+
+
+def _say_which_cli(cli: CliChoice | None) -> None:
+    """The operator reads in the log which Claude Code answers, and why that one."""
+    if cli is None:
+        return
+    say = log.warning if cli.notice else log.info
+    say(
+        "baton.claude_cli",
+        path=str(cli.path),
+        version=cli.version,
+        source=cli.source,
+        reason=cli.reason,
+        bundled=cli.bundled.version,
+    )
 
 
 async def run_apps(settings: Settings, apps: tuple[AppName, ...]) -> None:

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     claude_config_dir: Path = Field(
         default_factory=lambda: Path.home() / ".claude", alias="CLAUDE_CONFIG_DIR"
     )
+    claude_cli: Path | None = Field(default=None, alias="BATON_CLAUDE_CLI")
+    search_path: str = Field(default="", alias="PATH")
+    """Where to look for the user's own ``claude`` (see session_core.claude_cli)."""
 
     model: str | None = Field(default=None, alias="BATON_MODEL")
     max_turns: int | None = Field(default=None, ge=1, alias="BATON_MAX_TURNS")
@@ -104,6 +107,13 @@ class Settings(BaseSettings):
         # Claude Code treats an empty CLAUDE_CONFIG_DIR as unset.
         if isinstance(value, str):
             return Path(value).expanduser() if value.strip() else Path.home() / ".claude"
+        return value
+
+    @field_validator("claude_cli", mode="before")
+    @classmethod
+    def _claude_cli(cls, value: object) -> object:
+        if isinstance(value, str):
+            return Path(value).expanduser() if value.strip() else None
         return value
 
     @field_validator("data_dir", mode="before")

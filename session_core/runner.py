@@ -100,8 +100,10 @@ class TurnRunner:
         approver: Approver | None = None,
         fallback_on_resume_failure: bool = True,
         claims_dir: Path | None = None,
+        cli_path: str | None = None,
     ) -> None:
         self._home = home
+        self._cli_path = cli_path
         self._catalog = catalog
         self._base_env = dict(base_env)
         self._model = model
@@ -397,6 +399,7 @@ class TurnRunner:
             max_budget_usd=self._max_budget_usd,
             with_approvals=with_approvals,
             permission_mode=permission_mode,
+            cli_path=self._cli_path,
         )
 
     async def _connect(self, options: TurnOptions) -> ClaudeConnection:
