@@ -207,6 +207,37 @@ def run() -> None:
         fail(str(exc), 2)
 
 
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from chat_adapters.version_info import version_lines
+    from session_core.claude_cli import choose_cli
+
+    try:
+        settings = load_settings()
+        choice = choose_cli(settings.claude_cli, settings.search_path)
+    except SettingsError as exc:
+        typer.echo(f"baton: bad setting ({exc}); showing the bundled CLI", err=True)
+        choice = choose_cli(None, "")
+    typer.echo("\n".join(version_lines(choice)))
+    raise typer.Exit()
+
+
+@cli.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the versions of baton, the SDK and the Claude Code CLI, then exit.",
+        ),
+    ] = False,
+) -> None:
+    pass
+
+
 def main() -> None:
     cli()
 
