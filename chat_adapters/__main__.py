@@ -238,6 +238,39 @@ def _options(
     pass
 
 
+service_cli = typer.Typer(
+    help="Run `baton run` as a user service (systemd on Linux, launchd on macOS).",
+    no_args_is_help=True,
+)
+cli.add_typer(service_cli, name="service")
+
+
+@service_cli.command("install")
+def service_install(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the unit only.")] = False,
+) -> None:
+    """Install and start the service for the settings (.env) of the current directory."""
+    from chat_adapters.service_cli import install
+
+    raise typer.Exit(install(dry_run=dry_run))
+
+
+@service_cli.command("status")
+def service_status() -> None:
+    """The service manager's status of the service."""
+    from chat_adapters.service_cli import status
+
+    raise typer.Exit(status())
+
+
+@service_cli.command("uninstall")
+def service_uninstall() -> None:
+    """Stop the service and remove its file."""
+    from chat_adapters.service_cli import uninstall
+
+    raise typer.Exit(uninstall())
+
+
 def main() -> None:
     cli()
 
