@@ -271,6 +271,18 @@ def service_uninstall() -> None:
     raise typer.Exit(uninstall())
 
 
+@cli.command()
+def setup(
+    listen_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for your message when finding your id.")
+    ] = 120.0,
+) -> None:
+    """Walk through what is missing (Telegram, Discord, allowed users, roots); write .env."""
+    from chat_adapters.setup_wizard import run_setup
+
+    raise typer.Exit(run_setup(Path.cwd() / ".env", listen_timeout_s=listen_timeout))
+
+
 def main() -> None:
     cli()
 

@@ -90,6 +90,15 @@ async def run_doctor(settings: Settings) -> int:
             Check("ok", "database", f"{db_path} (migration {database.migration_version})")
         )
         await database.close()
+    checks.extend(await _platform_checks(settings))
     for check in checks:
         typer.echo(f"{check.level:>4}  {check.name}: {check.detail}")
     return 1 if any(c.level == "FAIL" for c in checks) else 0
+
+
+async def _platform_checks(settings: Settings) -> list[Check]:
+    from pathlib import Path
+
+    from chat_adapters.doctor_platforms import platform_checks
+
+    return await platform_checks(settings, Path.cwd() / ".env")

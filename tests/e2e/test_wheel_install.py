@@ -123,3 +123,12 @@ def test_the_installed_baton_runs_doctor(installed: Path, tmp_path: Path) -> Non
     assert "ok  bundled claude CLI: 2.1.330" in doctor.stdout
     assert "FAIL  apps" in doctor.stdout
     assert "ok  database" in doctor.stdout
+
+
+def test_the_installed_baton_offers_setup_and_service(installed: Path, tmp_path: Path) -> None:
+    setup = _baton(installed, tmp_path, "setup", "--help")
+    assert setup.returncode == 0, setup.stderr
+    assert "Walk through what is missing" in setup.stdout
+    unit = _baton(installed, tmp_path, "service", "install", "--dry-run")
+    assert unit.returncode == 0, unit.stderr
+    assert f"ExecStart={installed / 'python'} -m chat_adapters run" in unit.stdout
