@@ -283,6 +283,23 @@ def setup(
     raise typer.Exit(run_setup(Path.cwd() / ".env", listen_timeout_s=listen_timeout))
 
 
+@cli.command()
+def audit(
+    since: Annotated[
+        str | None, typer.Option(help="Only newer entries: 30m, 12h, 1d, 2w or a date.")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Only this user: telegram:<id>, discord:<id> or <id>.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most the newest N entries.")] = 1000,
+) -> None:
+    """Who did what: refusals, approvals, mode changes, forks (oldest first)."""
+    from chat_adapters.audit_cli import show_audit
+
+    raise typer.Exit(show_audit(settings_or_exit(), since, user, as_json, limit))
+
+
 def main() -> None:
     cli()
 
