@@ -294,7 +294,7 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     limit: Annotated[int, typer.Option(min=1, help="At most the newest N entries.")] = 1000,
 ) -> None:
-    """Who did what: refusals, approvals, mode changes, forks (oldest first)."""
+    """Who did what, oldest first: commands, messages, buttons; refusals marked."""
     from chat_adapters.audit_cli import show_audit
 
     raise typer.Exit(show_audit(settings_or_exit(), since, user, as_json, limit))
