@@ -54,7 +54,7 @@ def build_core(settings: Settings) -> Core:
     runner = TurnRunner(
         home,
         catalog,
-        base_env={"CLAUDE_CONFIG_DIR": str(home.config_dir)},
+        base_env={"CLAUDE_CONFIG_DIR": str(home.config_dir), **_claude_credentials(settings)},
         model=settings.model,
         max_turns=settings.max_turns,
         max_budget_usd=settings.max_budget_usd,
@@ -73,6 +73,11 @@ def build_core(settings: Settings) -> Core:
         redactor=Redactor.with_secrets(settings.secrets()),
         cli=cli,
     )
+
+
+def _claude_credentials(settings: Settings) -> dict[str, str]:
+    key = settings.anthropic_api_key
+    return {"ANTHROPIC_API_KEY": key.get_secret_value()} if key and key.get_secret_value() else {}
 
 
 def setup_logging(settings: Settings) -> Redactor:

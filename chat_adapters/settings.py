@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     claude_config_dir: Path = Field(
         default_factory=lambda: Path.home() / ".claude", alias="CLAUDE_CONFIG_DIR"
     )
+    anthropic_api_key: SecretStr | None = Field(default=None, alias="ANTHROPIC_API_KEY")
+    """Passed on to Claude Code, so a key kept in `.env` reaches it (the environment's
+    own value reaches it anyway)."""
     claude_cli: Path | None = Field(default=None, alias="BATON_CLAUDE_CLI")
     search_path: str = Field(default="", alias="PATH")
     """Where to look for the user's own ``claude`` (see session_core.claude_cli)."""
@@ -131,7 +134,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line or a chat message."""
-        found = (self.telegram_bot_token, self.discord_bot_token)
+        found = (self.telegram_bot_token, self.discord_bot_token, self.anthropic_api_key)
         return tuple(s.get_secret_value() for s in found if s and s.get_secret_value())
 
 
