@@ -50,15 +50,17 @@ class Answers:
     values: dict[str, str] = field(default_factory=dict)
 
 
-def _ask(text: str, default: str = "") -> str:
+def _ask(text: str, default: str = "", *, show_default: bool = True) -> str:
     # Hidden input only at a terminal: getpass reads /dev/tty, not piped answers.
     secret = "token" in text.lower() and sys.stdin.isatty()
-    answer: str = typer.prompt(text, default=default, show_default=bool(default), hide_input=secret)
+    answer: str = typer.prompt(
+        text, default=default, show_default=show_default and bool(default), hide_input=secret
+    )
     return answer.strip()
 
 
 def _yes(text: str) -> bool:
-    return _ask(f"{text} [Y/n]", default="y").lower() in ("y", "yes")
+    return _ask(f"{text} [Y/n]", default="y", show_default=False).lower() in ("y", "yes")
 
 
 def _current(env_path: Path) -> Settings | None:
@@ -204,9 +206,12 @@ def _listen_telegram(api_url: str, token: str, listen_s: float) -> str | None:
 def _roots(settings: Settings | None, answers: Answers) -> None:
     typer.echo("4/4 Project directories (BATON_ROOTS)")
     typer.echo("  The bot works only inside these; the first is where chats start.")
-    current = os.pathsep.join(str(r) for r in settings.roots) if settings else str(Path.cwd())
+    # Only roots set before are offered: the current directory is where `.env` lives,
+    # rarely where the projects are.
+    explicit = settings is not None and "roots" in settings.model_fields_set
+    current = os.pathsep.join(str(r) for r in settings.roots) if settings and explicit else ""
     while True:
-        typed = _ask(f"  Directories, separated by '{os.pathsep}'", default=current)
+        typed = _ask(f"  Directories, separated by '{os.pathsep}' (e.g. ~/code)", default=current)
         roots = [Path(p).expanduser() for p in typed.split(os.pathsep) if p.strip()]
         missing = [str(r) for r in roots if not r.is_dir()]
         if roots and not missing:

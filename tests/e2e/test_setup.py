@@ -129,11 +129,14 @@ async def test_a_second_run_keeps_what_works_and_doctor_flags_what_is_missing(
     assert "warn  telegram users: no telegram:<id> in BATON_ALLOWED_USERS" in out, out + err
     assert f"warn  .env: {env_file} is readable by others" in out
 
-    answers = ["", "n", "5", "", str(work)]  # skip Discord; no listening; type the id
+    # skip Discord; no listening; type the id; no roots offered (the cwd holds .env), so
+    # an empty answer is asked again
+    answers = ["", "n", "5", "", "", str(work)]
     code, out, err = await _baton(tmp_path, "setup", answers="\n".join(answers) + "\n", **urls)
     assert code == 0, out + err
     assert "@BotFather" not in out  # the token in .env works: no steps for it
     assert "Skipped Discord" in out
+    assert "Not a directory: (none given)" in out and "[Y/n] [y]" not in out
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     text = env_file.read_text()
     assert text.startswith("# mine\n") and "BATON_LOG_LEVEL=WARNING" in text
