@@ -21,10 +21,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _uv() -> list[str]:
+    """uv as CI has it: on PATH, or installed with pip into the system Python (.ci/run)."""
     found = shutil.which("uv")
     if found:
         return [found]
-    pytest.skip("uv is not on PATH")
+    python = shutil.which("python3")
+    if python and subprocess.run([python, "-m", "uv", "--version"], check=False).returncode == 0:
+        return [python, "-m", "uv"]
+    pytest.skip("uv is not installed")
 
 
 def _run(args: list[str], env: dict[str, str] | None = None, cwd: Path = REPO) -> str:
