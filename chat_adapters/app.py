@@ -99,6 +99,7 @@ def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
         permission_mode=settings.permission_mode,
         allow_bypass=settings.allow_bypass,
         approval_timeout_s=settings.approval_timeout_s,
+        claude_code=core.cli.chat_line() if core.cli else "",
     )
     return ChatDispatcher(
         runner=core.runner,

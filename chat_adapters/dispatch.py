@@ -95,6 +95,8 @@ class ChatPolicy:
     permission_mode: str = "default"
     allow_bypass: bool = False
     approval_timeout_s: float = 300.0
+    claude_code: str = ""
+    """Which Claude Code runs turns and, when it is not the user's own, why."""
 
 
 @dataclass
@@ -670,6 +672,8 @@ class ChatDispatcher:
             f"Verbosity: {verbosity} · Mode: {mode}",
             f"Cost: ${cost:.4f} this session · ${today:.4f} today",
         ]
+        if self.policy.claude_code:
+            lines.append(f"Claude Code: {self.policy.claude_code}")
         await surface.send_text("\n".join(lines))
 
     async def _cmd_stop(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:

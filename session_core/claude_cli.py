@@ -55,6 +55,12 @@ class CliChoice:
         """What to pass as the SDK's ``cli_path``: None lets the SDK use its bundled CLI."""
         return None if self.source == "bundled" else str(self.path)
 
+    def chat_line(self) -> str:
+        """Which Claude Code answers, for a chat's /status (no paths); why, when it matters."""
+        source = "your claude" if self.source == "PATH" else self.source
+        line = f"{self.version or '?'} ({source})"
+        return f"{line}: {self.reason}" if self.notice else line
+
     def describe(self) -> str:
         return f"{self.version or 'unknown version'} ({self.source}: {self.path}): {self.reason}"
 
@@ -109,7 +115,7 @@ def choose_cli(explicit: Path | None, search_path: str) -> CliChoice:
     if explicit is not None:
         mine = FoundCli(explicit, probe_version(explicit))
         if mine.version is None:
-            reason = f"BATON_CLAUDE_CLI={explicit} did not answer --version; using the bundled CLI"
+            reason = "BATON_CLAUDE_CLI did not answer --version; using the bundled CLI"
             return _bundled(bundled, mine, reason)
         reason = "BATON_CLAUDE_CLI names it"
         older = _older(mine, bundled)
@@ -121,7 +127,7 @@ def choose_cli(explicit: Path | None, search_path: str) -> CliChoice:
         return _bundled(bundled, None, "no claude on PATH", notice=False)
     on_path = FoundCli(Path(found), probe_version(Path(found)))
     if on_path.version is None:
-        return _bundled(bundled, on_path, f"{found} did not answer --version")
+        return _bundled(bundled, on_path, "the claude on PATH did not answer --version")
     if _older(on_path, bundled):
         reason = (
             f"the claude on PATH ({on_path.version}) is older than the bundled "

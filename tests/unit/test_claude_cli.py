@@ -35,6 +35,7 @@ def test_a_claude_on_path_as_new_as_the_bundled_one_is_used(tmp_path: Path) -> N
     choice = choose_cli(None, f"{tmp_path / 'empty'}:{tmp_path / 'bin'}")
     assert choice.source == "PATH" and choice.path == mine and choice.sdk_path == str(mine)
     assert choice.version == bundled_cli().version and not choice.notice
+    assert choice.chat_line() == f"{choice.version} (your claude)"
 
 
 def test_a_newer_claude_on_path_is_used(tmp_path: Path) -> None:
@@ -52,6 +53,8 @@ def test_an_older_claude_on_path_falls_back_to_the_bundled_one_and_says_why(
     assert choice.user is not None and choice.user.version == "1.0.0"
     assert "1.0.0" in choice.reason and "older" in choice.reason
     assert str(bundled_cli().version) in choice.describe()
+    assert choice.chat_line() == f"{bundled_cli().version} (bundled): {choice.reason}"
+    assert str(tmp_path) not in choice.chat_line()  # no paths in a chat
 
 
 def test_a_broken_claude_on_path_falls_back_to_the_bundled_one(tmp_path: Path) -> None:
@@ -62,6 +65,7 @@ def test_a_broken_claude_on_path_falls_back_to_the_bundled_one(tmp_path: Path) -
     choice = choose_cli(None, str(broken.parent))
     assert choice.source == "bundled" and choice.notice
     assert "did not answer --version" in choice.reason
+    assert str(tmp_path) not in choice.chat_line()
 
 
 @pytest.mark.parametrize("version", ["1.0.0", "999.0.0"])
