@@ -17,7 +17,7 @@ import structlog
 from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
 from chat_adapters.logs import configure_logging
 from chat_adapters.redaction import Redactor
-from chat_adapters.settings import AppName, Settings
+from chat_adapters.settings import AppName, Settings, split_environment
 from chat_adapters.single_instance import token_locks
 from session_core.catalog import SessionCatalog
 from session_core.claude_cli import CliChoice, choose_cli
@@ -47,6 +47,8 @@ class Core:
 
 
 def build_core(settings: Settings) -> Core:
+    # From here on the bot's tokens live only in ``settings``, never in a child's env.
+    claude_env = split_environment(settings)
     home = ClaudeHome(settings.claude_config_dir)
     cli = choose_cli(settings.claude_cli, settings.search_path)
     index = HistoryIndex(home.history_path)
@@ -54,7 +56,11 @@ def build_core(settings: Settings) -> Core:
     runner = TurnRunner(
         home,
         catalog,
-        base_env={"CLAUDE_CONFIG_DIR": str(home.config_dir), **_claude_credentials(settings)},
+        base_env={
+            **claude_env,
+            "CLAUDE_CONFIG_DIR": str(home.config_dir),
+            **_claude_credentials(settings),
+        },
         model=settings.model,
         max_turns=settings.max_turns,
         max_budget_usd=settings.max_budget_usd,
@@ -62,6 +68,7 @@ def build_core(settings: Settings) -> Core:
         max_live_clients=settings.max_live_clients,
         claims_dir=settings.data_dir / "claims",
         cli_path=cli.sdk_path,
+        allow_bypass=settings.allow_bypass,
     )
     return Core(
         settings=settings,
@@ -77,7 +84,7 @@ def build_core(settings: Settings) -> Core:
 
 def _claude_credentials(settings: Settings) -> dict[str, str]:
     key = settings.anthropic_api_key
-    return {"ANTHROPIC_API_KEY": key.get_secret_value()} if key and key.get_secret_value() else {}
+    return {"ANTHROPIC_API_KEY": key} if key else {}
 
 
 def setup_logging(settings: Settings) -> Redactor:

@@ -2,19 +2,20 @@
 
 Tool approvals, AskUserQuestion and ExitPlanMode all arrive as ``can_use_tool`` calls;
 each becomes one :class:`ChoicePrompt` on the chat's surface. "Allow for this session"
-is remembered per session (a tool, or a Bash command prefix), so the next matching call
-runs without asking. Anything unanswered is denied: an unattended phone fails closed.
+is remembered per session (see :mod:`chat_adapters.approval_rules` for what a rule
+covers, checked again at every use), so the next matching call runs without asking.
+Anything unanswered is denied: an unattended phone fails closed.
 """
 
 from __future__ import annotations
 
-import shlex
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import structlog
 
+from chat_adapters.approval_rules import SessionRule, SessionRules, session_rule_for
 from chat_adapters.choices import (
     ALLOW_ONCE,
     ALLOW_SESSION,
@@ -30,50 +31,6 @@ from chat_adapters.surface import Surface
 from session_core.approvals import ApprovalDecision, ApprovalRequest
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRule:
-    """An "allow for this session": a whole tool, or Bash commands with this prefix."""
-
-    tool: str
-    prefix: str | None = None
-
-    def matches(self, tool: str, tool_input: Mapping[str, Any]) -> bool:
-        if tool != self.tool:
-            return False
-        if self.prefix is None:
-            return True
-        command = str(tool_input.get("command", "")).strip()
-        return command == self.prefix or command.startswith(self.prefix + " ")
-
-
-def bash_prefix(command: str) -> str | None:
-    """The first one or two words of a simple command (``git status``), or None when the
-    command chains, pipes or redirects, where a prefix would allow more than it says."""
-    if any(token in command for token in ("&&", "||", ";", "|", ">", "<", "`", "$(", "\n")):
-        return None
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        return None
-    if not words:
-        return None
-    keep = 2 if len(words) > 1 and not words[1].startswith("-") else 1
-    return " ".join(words[:keep])
-
-
-@dataclass
-class SessionRules:
-    """Per-session allow rules, in memory: a restart asks again, which is the safe side."""
-
-    rules: dict[str, list[SessionRule]] = field(default_factory=dict)
-
-    def allows(self, session_id: str, tool: str, tool_input: Mapping[str, Any]) -> bool:
-        return any(rule.matches(tool, tool_input) for rule in self.rules.get(session_id, ()))
-
-    def add(self, session_id: str, rule: SessionRule) -> None:
-        self.rules.setdefault(session_id, []).append(rule)
 
 
 @dataclass
@@ -104,15 +61,14 @@ class ChatApprover:
     async def _tool(self, request: ApprovalRequest) -> ApprovalDecision:
         if self.rules.allows(request.session_id, request.tool_name, request.tool_input):
             return ApprovalDecision.allowed()
-        prefix = None
-        if request.tool_name == "Bash":
-            prefix = bash_prefix(str(request.tool_input.get("command", "")))
+        rule = session_rule_for(request.tool_name, request.tool_input, self.directory)
         prompt = tool_approval_prompt(
             request.tool_name,
             request.tool_input,
             directory=self.directory,
             reason=request.reason,
-            session_scope=prefix,
+            session_scope=_scope_label(rule),
+            offer_session=rule is not None,
             timeout_s=self.timeout_s,
             redact=self.redactor,
         )
@@ -123,8 +79,8 @@ class ChatApprover:
             return ApprovalDecision.denied("No answer from the chat in time; the tool was denied.")
         if answer.choice_id == ALLOW_ONCE:
             return ApprovalDecision.allowed()
-        if answer.choice_id == ALLOW_SESSION:
-            self.rules.add(request.session_id, SessionRule(request.tool_name, prefix))
+        if answer.choice_id == ALLOW_SESSION and rule is not None:
+            self.rules.add(request.session_id, rule)
             return ApprovalDecision.allowed()
         return ApprovalDecision.denied("The user denied this tool call from the chat.")
 
@@ -164,6 +120,17 @@ class ChatApprover:
         if answer.choice_id == APPROVE_PLAN and not answer.timed_out:
             return ApprovalDecision.allowed()
         return ApprovalDecision.denied("The user wants to keep planning; revise the plan.")
+
+
+def _scope_label(rule: SessionRule | None) -> str | None:
+    """What the session button names: the command words, or the tool and directory."""
+    if rule is None:
+        return None
+    if rule.scope:
+        return " ".join(rule.scope)
+    if rule.directory:
+        return f"{rule.tool} in {os.path.basename(rule.directory) or rule.directory}"
+    return None
 
 
 def _mentioning(prompt: ChoicePrompt, mention: str) -> ChoicePrompt:

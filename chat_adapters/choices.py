@@ -153,13 +153,15 @@ def tool_approval_prompt(
     directory: str,
     reason: str | None = None,
     session_scope: str | None = None,
+    offer_session: bool = True,
     timeout_s: float = DEFAULT_APPROVAL_TIMEOUT_S,
     redact: Redactor | None = None,
 ) -> ChoicePrompt:
     """Allow once / Allow for this session / Deny; no answer in time = deny.
 
     ``session_scope`` names what "for this session" covers when it is narrower than the
-    tool (e.g. a Bash command prefix ``git status``).
+    tool (e.g. a Bash command prefix ``git status``). Without ``offer_session`` the call
+    can only be allowed once (a chained command, an interpreter, a path outside).
     """
     redact = redact or Redactor()
     session_label = "Allow for this session"
@@ -177,7 +179,7 @@ def tool_approval_prompt(
         body="\n".join(lines),
         options=(
             Choice(ALLOW_ONCE, "Allow once", "primary"),
-            Choice(ALLOW_SESSION, session_label, "secondary"),
+            *((Choice(ALLOW_SESSION, session_label, "secondary"),) if offer_session else ()),
             Choice(DENY, "Deny", "danger"),
         ),
         timeout_choice=DENY,

@@ -22,7 +22,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 import structlog
 
-from chat_adapters.approval_bridge import ChatApprover, SessionRules
+from chat_adapters.approval_bridge import ChatApprover
+from chat_adapters.approval_rules import SessionRules
 from chat_adapters.choices import Choice, ChoicePrompt
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
 from chat_adapters.redaction import Redactor
@@ -43,6 +44,7 @@ from chat_adapters.surface import Surface
 from session_core.approvals import PermissionMode
 from session_core.catalog import AmbiguousSession, SessionCatalog, SessionSummary, UnknownSession
 from session_core.events import ImageInput, ToolFinished, ToolStarted, TurnFinished, TurnStarted
+from session_core.permission_modes import EffectiveMode, effective_mode
 from session_core.roots import ApprovedRoots, OutsideRoots
 from session_core.runner import TurnRunner
 from storage import ChatKey, ChatPreferences, Database
@@ -118,6 +120,9 @@ class _ChatLine:
     approver: ChatApprover | None = None
 
 
+BYPASS_OFF_TEXT = "BATON_ALLOW_BYPASS is off"
+
+
 class ChatDispatcher:
     refusal_text = "Sorry, you are not allowed to use this bot. This attempt was logged."
 
@@ -143,6 +148,7 @@ class ChatDispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._holders: dict[str, str] = {}
         self._rules = SessionRules()
+        self._told_bypass_off: set[ChatKey] = set()
         self._closing = False
 
     # -- what adapters call ------------------------------------------------------------
@@ -350,7 +356,7 @@ class ChatDispatcher:
             model=prefs.model or self.policy.model,
             fork=fork,
             images=images,
-            permission_mode=_permission_mode(prefs.permission_mode or self.policy.permission_mode),
+            permission_mode=await self._turn_mode(surface, chat, prefs),
         )
         async with contextlib.aclosing(events):
             async for event in events:
@@ -650,6 +656,33 @@ class ChatDispatcher:
         )
         await surface.send_text(f"📁 Directory: `{target}`\n{follow}")
 
+    def _effective_mode(self, prefs: ChatPreferences) -> EffectiveMode:
+        return effective_mode(
+            prefs.permission_mode,
+            self.policy.permission_mode,
+            allow_bypass=self.policy.allow_bypass,
+        )
+
+    def _mode_text(self, prefs: ChatPreferences) -> str:
+        effective = self._effective_mode(prefs)
+        if effective.bypass_refused:
+            return f"{effective.mode} ({BYPASS_OFF_TEXT})"
+        return effective.mode
+
+    async def _turn_mode(
+        self, surface: Surface, chat: ChatKey, prefs: ChatPreferences
+    ) -> PermissionMode:
+        """This turn's mode from the chat's choice and the settings of this run; a refused
+        bypass is said once per chat and run."""
+        effective = self._effective_mode(prefs)
+        if effective.bypass_refused and chat not in self._told_bypass_off:
+            self._told_bypass_off.add(chat)
+            await surface.send_text(
+                f"⚠️ This chat chose bypass, but {BYPASS_OFF_TEXT}: "
+                f"turns run in {effective.mode} mode."
+            )
+        return effective.mode
+
     async def _cmd_status(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
         prefs = await self.db.preferences.get(chat)
         line = self._lines.get(chat)
@@ -663,7 +696,7 @@ class ChatDispatcher:
         )
         cost = await self.db.usage.session_cost(session_id) if session_id else 0.0
         today = await self.db.usage.cost_today()
-        mode = prefs.permission_mode or self.policy.permission_mode
+        mode = self._mode_text(prefs)
         verbosity = prefs.verbosity if prefs.verbosity is not None else self.policy.verbosity
         lines = [
             where,
@@ -721,7 +754,7 @@ class ChatDispatcher:
         wanted = args.casefold()
         if wanted in ("bypass", "bypasspermissions"):
             if not self.policy.allow_bypass:
-                await surface.send_text("bypass is disabled here (BATON_ALLOW_BYPASS is off).")
+                await surface.send_text(f"bypass is disabled here ({BYPASS_OFF_TEXT}).")
                 return
             mode = "bypassPermissions"
         elif wanted in _MODES:
@@ -729,8 +762,7 @@ class ChatDispatcher:
         else:
             prefs = await self.db.preferences.get(chat)
             await surface.send_text(
-                f"Mode: {prefs.permission_mode or self.policy.permission_mode}. "
-                "Use /mode default | acceptEdits | plan | bypass."
+                f"Mode: {self._mode_text(prefs)}. Use /mode default | acceptEdits | plan | bypass."
             )
             return
         await self.db.preferences.update(chat, permission_mode=mode)
@@ -818,12 +850,6 @@ class ChatDispatcher:
         task = asyncio.create_task(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _permission_mode(mode: str) -> PermissionMode:
-    if mode in ("acceptEdits", "plan", "bypassPermissions"):
-        return mode  # type: ignore[return-value]
-    return "default"
 
 
 def _chat_text(chat: ChatKey) -> str:

@@ -7,11 +7,12 @@ arguments, so tests and the composition root decide what a component sees.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 AppName = Literal["telegram", "discord"]
@@ -51,9 +52,11 @@ class Settings(BaseSettings):
     claude_config_dir: Path = Field(
         default_factory=lambda: Path.home() / ".claude", alias="CLAUDE_CONFIG_DIR"
     )
-    anthropic_api_key: SecretStr | None = Field(default=None, alias="ANTHROPIC_API_KEY")
-    """Passed on to Claude Code, so a key kept in `.env` reaches it (the environment's
-    own value reaches it anyway)."""
+    anthropic_api_key: str | None = Field(default=None, alias="ANTHROPIC_API_KEY", repr=False)
+    """Claude Code's own credential, passed on to it so a key kept in `.env` reaches it
+    (the environment's own value reaches it anyway). Not a ``SecretStr``: the bot's
+    secrets are withheld from Claude processes, and this one is theirs. Redacted in logs
+    all the same (see :meth:`secrets`)."""
     claude_cli: Path | None = Field(default=None, alias="BATON_CLAUDE_CLI")
     search_path: str = Field(default="", alias="PATH")
     """Where to look for the user's own ``claude`` (see session_core.claude_cli)."""
@@ -128,14 +131,82 @@ class Settings(BaseSettings):
             return Path(value).expanduser()
         return value
 
+    @model_validator(mode="after")
+    def _bypass_needs_permission(self) -> Settings:
+        if self.permission_mode == "bypassPermissions" and not self.allow_bypass:
+            raise ValueError(
+                "BATON_PERMISSION_MODE=bypassPermissions needs BATON_ALLOW_BYPASS=true"
+            )
+        return self
+
     def configured_apps(self) -> tuple[AppName, ...]:
         tokens = {"telegram": self.telegram_bot_token, "discord": self.discord_bot_token}
         return tuple(app for app in APPS if (token := tokens[app]) and token.get_secret_value())
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line or a chat message."""
-        found = (self.telegram_bot_token, self.discord_bot_token, self.anthropic_api_key)
-        return tuple(s.get_secret_value() for s in found if s and s.get_secret_value())
+        found = (self.telegram_bot_token, self.discord_bot_token)
+        tokens = tuple(s.get_secret_value() for s in found if s and s.get_secret_value())
+        return (*tokens, self.anthropic_api_key) if self.anthropic_api_key else tokens
+
+
+BOT_PREFIXES = ("TELEGRAM_", "DISCORD_", "BATON_")
+"""Variables that configure the bot itself; no Claude process needs them."""
+_NEVER_INHERITED = frozenset({"IS_SANDBOX"})
+"""Set per turn by the runner when the operator allows bypass, never passed through."""
+_MIN_SECRET_LENGTH = 8
+"""A secret value shorter than this is not looked for inside other variables."""
+
+
+def secret_setting_names() -> frozenset[str]:
+    """The variables of every setting marked secret (typed ``SecretStr``)."""
+    return frozenset(
+        field.alias or name
+        for name, field in Settings.model_fields.items()
+        if field.annotation is SecretStr or SecretStr in get_args(field.annotation)
+    )
+
+
+def _secret_values(settings: Settings) -> tuple[str, ...]:
+    values = (getattr(settings, name) for name in Settings.model_fields)
+    return tuple(
+        text
+        for value in values
+        if isinstance(value, SecretStr)
+        and len(text := value.get_secret_value()) >= _MIN_SECRET_LENGTH
+    )
+
+
+def held_by_bot(name: str, value: str, secrets: tuple[str, ...] = ()) -> bool:
+    """Whether a variable is the bot's own: a bot setting, a secret setting, or any
+    variable carrying one of the bot's secret values."""
+    upper = name.upper()
+    return (
+        upper.startswith(BOT_PREFIXES)
+        or upper in secret_setting_names()
+        or upper in _NEVER_INHERITED
+        or any(secret in value for secret in secrets)
+    )
+
+
+def claude_environment(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a Claude process: ``environ`` minus what the bot holds."""
+    secrets = _secret_values(settings)
+    return {k: v for k, v in environ.items() if not held_by_bot(k, v, secrets)}
+
+
+def split_environment(settings: Settings) -> dict[str, str]:
+    """Once settings are read: remove what the bot holds from this process's environment
+    (tokens stay only in ``settings``) and return the environment Claude processes get.
+
+    The SDK starts the CLI with ``os.environ`` under the options' env, so both must be
+    clean; this is the one place that makes them so.
+    """
+    secrets = _secret_values(settings)
+    for name, value in list(os.environ.items()):
+        if held_by_bot(name, value, secrets):
+            del os.environ[name]
+    return claude_environment(settings, os.environ)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -144,9 +215,11 @@ def load_settings(**overrides: object) -> Settings:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if not first["loc"]:  # a rule across settings names them itself
+            raise SettingsError(message) from None
+        name = str(first["loc"][0])
         field = Settings.model_fields.get(name)
         env_name = field.alias if field and field.alias else name
-        message = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"{env_name}: {message}") from None
     return settings

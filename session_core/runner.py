@@ -42,6 +42,7 @@ from session_core.events import (
     TurnStarted,
 )
 from session_core.history import append_history_entry
+from session_core.permission_modes import effective_mode
 from session_core.sdk_door import (
     ClaudeConnection,
     DoorError,
@@ -101,6 +102,7 @@ class TurnRunner:
         fallback_on_resume_failure: bool = True,
         claims_dir: Path | None = None,
         cli_path: str | None = None,
+        allow_bypass: bool = False,
     ) -> None:
         self._home = home
         self._cli_path = cli_path
@@ -111,6 +113,7 @@ class TurnRunner:
         self._max_budget_usd = max_budget_usd
         self._approver = approver
         self._fallback = fallback_on_resume_failure
+        self._allow_bypass = allow_bypass
         self._locks = SessionLocks()
         self._claims = SessionClaims(claims_dir) if claims_dir is not None else None
         self._pool: ClientPool[ClaudeConnection] = ClientPool(
@@ -224,6 +227,10 @@ class TurnRunner:
             ticket = self._locks.take_ticket(lock_id)
         use_approver = approver or self._approver
         turn_model = model or self._model
+        if permission_mode is not None:  # the last gate: bypass only when the operator allows
+            permission_mode = effective_mode(
+                permission_mode, None, allow_bypass=self._allow_bypass
+            ).mode
         log.info(
             "turn_requested",
             user_id=user_id,
@@ -400,6 +407,7 @@ class TurnRunner:
             with_approvals=with_approvals,
             permission_mode=permission_mode,
             cli_path=self._cli_path,
+            bypass_allowed=self._allow_bypass,
         )
 
     async def _connect(self, options: TurnOptions) -> ClaudeConnection:
@@ -427,6 +435,9 @@ class TurnRunner:
             self._transcript_mark, session_id, connection.cwd
         ):
             why = "transcript changed elsewhere"
+        started_in_bypass = connection.options.permission_mode == "bypassPermissions"
+        if why is None and started_in_bypass and permission_mode != "bypassPermissions":
+            why = "leaving bypass"  # the process was started with IS_SANDBOX
         if why is None and permission_mode and connection.permission_mode != permission_mode:
             try:
                 await connection.set_permission_mode(permission_mode)

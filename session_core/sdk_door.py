@@ -51,6 +51,7 @@ from session_core.events import (
     TurnFinished,
     Usage,
 )
+from session_core.permission_modes import effective_mode
 
 log = structlog.get_logger(__name__)
 
@@ -85,6 +86,9 @@ class TurnOptions:
     permission_mode: PermissionMode | None = None
     cli_path: str | None = None
     """The Claude Code CLI to run (see ``claude_cli.choose_cli``); None: the bundled one."""
+    bypass_allowed: bool = False
+    """The operator allows bypass (``BATON_ALLOW_BYPASS``); without it a bypass turn
+    runs in ``default`` mode and never gets ``IS_SANDBOX``."""
 
 
 def build_options(
@@ -95,7 +99,9 @@ def build_options(
 ) -> ClaudeAgentOptions:
     """``ClaudeAgentOptions`` for one connection: partial messages on, our entrypoint."""
     env = {**turn.env, "CLAUDE_CODE_ENTRYPOINT": ENTRYPOINT}
-    if turn.permission_mode == "bypassPermissions" and _is_root():
+    env.pop("IS_SANDBOX", None)
+    mode = effective_mode(turn.permission_mode, None, allow_bypass=turn.bypass_allowed).mode
+    if mode == "bypassPermissions" and _is_root():
         # The CLI refuses to skip permissions as root unless told it is sandboxed;
         # the operator allowed bypass explicitly (BATON_ALLOW_BYPASS).
         env["IS_SANDBOX"] = "1"
@@ -113,7 +119,7 @@ def build_options(
         system_prompt=_SYSTEM_PROMPT,
         can_use_tool=can_use_tool,
         stderr=stderr,
-        permission_mode=turn.permission_mode,
+        permission_mode=mode if turn.permission_mode is not None else None,
         cli_path=turn.cli_path,
     )
 

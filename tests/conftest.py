@@ -4,6 +4,7 @@ the Telegram and two-app suites share."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,17 @@ if TYPE_CHECKING:
     from session_core.runner import TurnRunner
     from storage import Database
     from tests.fakes.telegram_api import FakeTelegram
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """The bot removes its own variables from ``os.environ`` when it starts (issue 9);
+    in-process bots must not change the environment of later tests."""
+    saved = dict(os.environ)
+    yield
+    if dict(os.environ) != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture

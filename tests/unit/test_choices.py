@@ -222,3 +222,9 @@ def test_tool_input_details_keeps_bash_readable_and_truncates() -> None:
     assert details == "# Run tests\nmake test"
     assert len(tool_input_details("Write", {"content": "z" * 5000}, limit=100)) == 100
     assert tool_input_details("Write", {}) == ""
+
+
+def test_a_call_allowed_once_only_offers_no_session_button() -> None:
+    p = tool_approval_prompt("Bash", {"command": "bash -c x"}, directory="/d", offer_session=False)
+    assert [o.id for o in p.options] == [ALLOW_ONCE, DENY]
+    assert p.timeout_choice == DENY
