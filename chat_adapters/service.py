@@ -154,12 +154,15 @@ def install(plan: ServicePlan) -> list[str]:
     said = [f"wrote {plan.file}"]
     if plan.kind == "systemd":
         _run("systemctl", "--user", "daemon-reload")
-        _run("systemctl", "--user", "enable", "--now", f"{NAME}.service")
+        _run("systemctl", "--user", "enable", f"{NAME}.service")
+        # restart, not start: an install over a running service applies the new unit
+        _run("systemctl", "--user", "restart", f"{NAME}.service")
         said += [
             f"started {NAME}.service; logs: journalctl --user -u {NAME} -f",
             "to keep it running after you log out and across reboots: loginctl enable-linger $USER",
         ]
     else:
+        _call(["launchctl", "bootout", f"gui/{_uid()}/{LAUNCHD_LABEL}"])  # a previous one
         _run("launchctl", "bootstrap", f"gui/{_uid()}", str(plan.file))
         said.append(f"loaded {LAUNCHD_LABEL}; logs: {plan.log_file}")
     return said
