@@ -107,3 +107,36 @@ def test_the_launchd_agent_restarts_after_failure_only(tmp_path: Path) -> None:
     assert agent["WorkingDirectory"] == str(tmp_path)
     assert agent["EnvironmentVariables"] == {"PATH": "/usr/bin"}
     assert agent["StandardErrorPath"].endswith("Library/Logs/claude-baton.log")
+
+
+def test_install_and_uninstall_drive_systemctl_in_order(tmp_path: Path) -> None:
+    """A stand-in `systemctl` on PATH records what baton asks of it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "systemctl.log"
+    fake = bin_dir / "systemctl"
+    fake.write_text(
+        f'#!/bin/sh\nif [ "$1" = "--version" ]; then echo "systemd 256 (256.1)"; exit 0; fi\n'
+        f'echo "$*" >> "{calls}"\n'
+    )
+    fake.chmod(0o755)
+    path = f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}"
+    done = _baton(tmp_path, "service", "install", path=path)
+    assert done.returncode == 0, done.stderr
+    assert "journalctl --user -u claude-baton" in done.stdout
+    assert "loginctl enable-linger" in done.stdout
+    unit = tmp_path / "home" / ".config" / "systemd" / "user" / "claude-baton.service"
+    assert "RestartSteps=8" in unit.read_text()  # systemd 256 grows the delay
+    assert calls.read_text().splitlines() == [
+        "--user daemon-reload",
+        "--user enable claude-baton.service",
+        "--user restart claude-baton.service",
+    ]
+    calls.unlink()
+    removed = _baton(tmp_path, "service", "uninstall", path=path)
+    assert removed.returncode == 0, removed.stderr
+    assert calls.read_text().splitlines() == [
+        "--user disable --now claude-baton.service",
+        "--user daemon-reload",
+    ]
+    assert not unit.exists()
