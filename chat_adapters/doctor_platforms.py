@@ -33,6 +33,13 @@ def _checks(settings: Settings, env_file: Path) -> Iterator[Check]:
                 f"no {app}:<id> in BATON_ALLOWED_USERS: nobody can use it "
                 "(baton setup finds your id)",
             )
+    if "roots" not in settings.model_fields_set:
+        yield Check(
+            "warn",
+            "BATON_ROOTS",
+            f"not set: the bot works only in the current directory ({settings.roots[0]}); "
+            "set it to your projects (baton setup asks)",
+        )
     if env_file.is_file() and env_file.stat().st_mode & 0o077:
         yield Check("warn", ".env", f"{env_file} is readable by others: chmod 600 {env_file}")
 

@@ -103,6 +103,7 @@ async def test_setup_walks_through_both_apps_and_writes_a_private_env(
     assert "ok  discord intent: Message Content on" in out
     assert "telegram users:" not in out and "discord users:" not in out  # both allowed
     assert "warn  .env" not in out  # private
+    assert "BATON_ROOTS" not in out  # set by setup
     assert tg.token not in out + err and dc.token not in out + err
 
 
@@ -128,6 +129,7 @@ async def test_a_second_run_keeps_what_works_and_doctor_flags_what_is_missing(
     code, out, err = await _baton(tmp_path, "doctor", **urls)
     assert "warn  telegram users: no telegram:<id> in BATON_ALLOWED_USERS" in out, out + err
     assert f"warn  .env: {env_file} is readable by others" in out
+    assert "warn  BATON_ROOTS: not set: the bot works only in the current directory" in out
 
     # skip Discord; no listening; type the id; no roots offered (the cwd holds .env), so
     # an empty answer is asked again
