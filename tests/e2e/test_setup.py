@@ -159,3 +159,14 @@ async def test_doctor_says_when_the_message_content_intent_is_off(tmp_path: Path
         tmp_path, "doctor", DISCORD_BOT_TOKEN="nope", DISCORD_API_URL=dc.api_url
     )
     assert bad_code == 1 and "FAIL  discord token: application lookup failed" in bad
+
+
+async def test_doctor_and_setup_say_when_privacy_mode_is_on(tmp_path: Path) -> None:
+    async with FakeTelegram(privacy_mode=True) as tg:
+        urls = {"TELEGRAM_API_URL": tg.root_url, "DISCORD_API_URL": "http://127.0.0.1:9/api"}
+        _code, out, err = await _baton(tmp_path, "doctor", TELEGRAM_BOT_TOKEN=tg.token, **urls)
+        assert f"ok  telegram token: @{tg.bot_username} (privacy mode on" in out, out + err
+        answers = [tg.token, "", "n", "", "", str(tmp_path)]
+        code, out, err = await _baton(tmp_path, "setup", answers="\n".join(answers) + "\n", **urls)
+        assert code == 0, out + err
+        assert "Privacy mode is on" in out
