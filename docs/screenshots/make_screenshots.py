@@ -233,7 +233,8 @@ class _Cdp:
 
 
 async def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="baton-shots-") as tmp, FakeAnthropic() as fake:
+    shots = tempfile.TemporaryDirectory(prefix="baton-shots-", ignore_cleanup_errors=True)
+    with shots as tmp, FakeAnthropic() as fake:
         fake.responder = responder
         world = isolated_claude_env(Path(tmp) / "claude", fake.url)
         # A project path that reads like one in the pictures.
