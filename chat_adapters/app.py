@@ -21,6 +21,7 @@ from chat_adapters.redaction import Redactor
 from chat_adapters.settings import AppName, Settings, split_environment
 from chat_adapters.single_instance import token_locks
 from session_core.catalog import SessionCatalog
+from session_core.claude_cli import CliChoice, choose_cli
 from session_core.claude_home import ClaudeHome
 from session_core.history import HistoryIndex
 from session_core.roots import ApprovedRoots
@@ -43,25 +44,32 @@ class Core:
     catalog: SessionCatalog
     runner: TurnRunner
     redactor: Redactor
+    cli: CliChoice | None = None
 
 
 def build_core(settings: Settings) -> Core:
     # From here on the bot's tokens live only in ``settings``, never in a child's env.
     claude_env = split_environment(settings)
     home = ClaudeHome(settings.claude_config_dir)
+    cli = choose_cli(settings.claude_cli, settings.search_path)
     index = HistoryIndex(home.history_path)
     catalog = SessionCatalog(home, index=index, own_entrypoint=ENTRYPOINT)
     roots = ApprovedRoots(settings.roots)
     runner = TurnRunner(
         home,
         catalog,
-        base_env={**claude_env, "CLAUDE_CONFIG_DIR": str(home.config_dir)},
+        base_env={
+            **claude_env,
+            "CLAUDE_CONFIG_DIR": str(home.config_dir),
+            **_claude_credentials(settings),
+        },
         model=settings.model,
         max_turns=settings.max_turns,
         max_budget_usd=settings.max_budget_usd,
         idle_timeout_s=settings.idle_timeout_s,
         max_live_clients=settings.max_live_clients,
         claims_dir=settings.data_dir / "claims",
+        cli_path=cli.sdk_path,
         allow_bypass=settings.allow_bypass,
         roots=roots,
     )
@@ -73,7 +81,13 @@ def build_core(settings: Settings) -> Core:
         catalog=catalog,
         runner=runner,
         redactor=Redactor.with_secrets(settings.secrets()),
+        cli=cli,
     )
+
+
+def _claude_credentials(settings: Settings) -> dict[str, str]:
+    key = settings.anthropic_api_key
+    return {"ANTHROPIC_API_KEY": key} if key else {}
 
 
 def setup_logging(settings: Settings) -> Redactor:
@@ -98,6 +112,7 @@ def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
         approval_timeout_s=settings.approval_timeout_s,
         audit_days=settings.audit_days,
         approvers=settings.approvers,
+        claude_code=core.cli.chat_line() if core.cli else "",
     )
     return ChatDispatcher(
         runner=core.runner,
@@ -157,6 +172,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
     dispatcher = build_dispatcher(core, database)
     dispatcher.audit.start()  # retention: old audit rows go at start-up and daily
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
+    _say_which_cli(core.cli)
     apps_stopping = asyncio.Event()
 
     async def shut_down_in_order() -> None:
@@ -178,6 +194,21 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
         await core.runner.aclose()
         await database.close()
         log.info("baton.stopped")
+
+
+def _say_which_cli(cli: CliChoice | None) -> None:
+    """The operator reads in the log which Claude Code answers, and why that one."""
+    if cli is None:
+        return
+    say = log.warning if cli.notice else log.info
+    say(
+        "baton.claude_cli",
+        path=str(cli.path),
+        version=cli.version,
+        source=cli.source,
+        reason=cli.reason,
+        bundled=cli.bundled.version,
+    )
 
 
 async def run_apps(settings: Settings, apps: tuple[AppName, ...]) -> None:

@@ -105,6 +105,8 @@ class ChatPolicy:
     audit_days: int = 90
     approvers: frozenset[tuple[str, str]] = frozenset()
     """Who may answer approvals; empty: any allowed user."""
+    claude_code: str = ""
+    """Which Claude Code runs turns and, when it is not the user's own, why."""
 
 
 @dataclass
@@ -741,6 +743,8 @@ class ChatDispatcher:
             f"Verbosity: {verbosity} · Mode: {mode}",
             f"Cost: ${cost:.4f} this session · ${today:.4f} today",
         ]
+        if self.policy.claude_code:
+            lines.append(f"Claude Code: {self.policy.claude_code}")
         await surface.send_text("\n".join(lines))
 
     async def _cmd_stop(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:

@@ -102,11 +102,13 @@ class TurnRunner:
         approver: Approver | None = None,
         fallback_on_resume_failure: bool = True,
         claims_dir: Path | None = None,
+        cli_path: str | None = None,
         allow_bypass: bool = False,
         roots: ApprovedRoots | None = None,
     ) -> None:
         self._home = home
         self._roots = roots
+        self._cli_path = cli_path
         self._catalog = catalog
         self._base_env = dict(base_env)
         self._model = model
@@ -435,6 +437,7 @@ class TurnRunner:
             max_budget_usd=self._max_budget_usd,
             with_approvals=with_approvals,
             permission_mode=permission_mode,
+            cli_path=self._cli_path,
             bypass_allowed=self._allow_bypass,
         )
 

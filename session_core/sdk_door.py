@@ -13,11 +13,9 @@ import asyncio
 import base64
 import contextlib
 import os
-import subprocess
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -86,6 +84,8 @@ class TurnOptions:
     max_budget_usd: float | None = None
     with_approvals: bool = False
     permission_mode: PermissionMode | None = None
+    cli_path: str | None = None
+    """The Claude Code CLI to run (see ``claude_cli.choose_cli``); None: the bundled one."""
     bypass_allowed: bool = False
     """The operator allows bypass (``BATON_ALLOW_BYPASS``); without it a bypass turn
     runs in ``default`` mode and never gets ``IS_SANDBOX``."""
@@ -120,6 +120,7 @@ def build_options(
         can_use_tool=can_use_tool,
         stderr=stderr,
         permission_mode=mode if turn.permission_mode is not None else None,
+        cli_path=turn.cli_path,
     )
 
 
@@ -502,26 +503,3 @@ async def user_message(prompt: str, images: Sequence[ImageInput]) -> AsyncIterat
         "message": {"role": "user", "content": content},
         "parent_tool_use_id": None,
     }
-
-
-def cli_path() -> Path:
-    """The Claude Code CLI bundled in the pinned claude-agent-sdk wheel."""
-    import claude_agent_sdk
-
-    return Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
-
-
-def cli_version(timeout_s: float = 20.0) -> str | None:
-    """``claude --version`` of the bundled CLI, or None when it does not answer."""
-    try:
-        done = subprocess.run(
-            [str(cli_path()), "--version"],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-            env={**os.environ, "DISABLE_AUTOUPDATER": "1"},
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None

@@ -134,8 +134,17 @@ def test_doctor_and_run_without_tokens(claude_env: ClaudeEnv, tmp_path: Path) ->
     assert "migration 4" in doctor.stdout
     assert "FAIL  apps" in doctor.stdout
 
-    ok = baton(claude_env, tmp_path, "doctor", TELEGRAM_BOT_TOKEN="1:x")
-    assert ok.returncode == 0, ok.stdout
+    # A token is asked of the platform (here: nobody listens), so a bad one is a FAIL.
+    unreachable = baton(
+        claude_env,
+        tmp_path,
+        "doctor",
+        TELEGRAM_BOT_TOKEN="1:x",
+        TELEGRAM_API_URL="http://127.0.0.1:9",
+    )
+    assert unreachable.returncode == 1, unreachable.stdout
+    assert "FAIL  telegram token: getMe failed: cannot reach the API" in unreachable.stdout
+    assert "ok  apps: telegram" in unreachable.stdout and "1:x" not in unreachable.stdout
 
     run = baton(claude_env, tmp_path, "run")
     assert run.returncode == 2
