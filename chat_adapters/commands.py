@@ -99,6 +99,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("history", "Recent turns of the session", (Option("n", "How many turns"),)),
     CommandSpec("handoff", "The command that continues this session at the desk"),
+    CommandSpec("diff", "git status and diff of this chat's directory"),
 )
 
 COMMANDS_BY_NAME: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}

@@ -26,6 +26,7 @@ from chat_adapters.approval_bridge import ChatApprover
 from chat_adapters.approval_rules import SessionRules
 from chat_adapters.choices import Choice, ChoicePrompt
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
+from chat_adapters.diff_view import show_diff
 from chat_adapters.redaction import Redactor
 from chat_adapters.relative_time import ago
 from chat_adapters.session_views import (
@@ -786,6 +787,10 @@ class ChatDispatcher:
             await surface.send_text("No session yet: send a message to start one.")
             return
         await surface.send_text(handoff_text(summary.session_id, summary.project))
+
+    async def _cmd_diff(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        directory = self._directory(await self.db.preferences.get(chat))
+        await show_diff(surface, self.roots.check(directory), self.redactor)
 
     # -- small pieces ------------------------------------------------------------------
 
