@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 AppScope = Literal["both", "telegram", "discord"]
-Completion = Literal["session", "directory"]
+Completion = Literal["session", "directory", "file"]
 
 _NAME = re.compile(r"[a-z0-9_]{1,32}")
 
@@ -100,6 +100,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("history", "Recent turns of the session", (Option("n", "How many turns"),)),
     CommandSpec("handoff", "The command that continues this session at the desk"),
     CommandSpec("diff", "git status and diff of this chat's directory"),
+    CommandSpec(
+        "get",
+        "Send a file from this chat's directory",
+        (Option("path", "A file path in the directory", required=True, completion="file"),),
+    ),
 )
 
 COMMANDS_BY_NAME: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}

@@ -27,6 +27,8 @@ from chat_adapters.approval_rules import SessionRules
 from chat_adapters.choices import Choice, ChoicePrompt
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
 from chat_adapters.diff_view import show_diff
+from chat_adapters.file_delivery import ChatFileSink
+from chat_adapters.file_fetch import complete_files, fetch
 from chat_adapters.redaction import Redactor
 from chat_adapters.relative_time import ago
 from chat_adapters.session_views import (
@@ -235,6 +237,9 @@ class ChatDispatcher:
                     or needle in s.first_prompt.casefold()
                 )
             ][:25]
+        if option == "file":
+            directory = self._directory(await self.db.preferences.get(chat))
+            return await asyncio.to_thread(complete_files, directory, value)
         dirs = await asyncio.to_thread(self._directories)
         return [(one_line(str(d), 100), str(d)) for d in dirs if needle in str(d).casefold()][:25]
 
@@ -356,6 +361,7 @@ class ChatDispatcher:
             fork=fork,
             images=images,
             permission_mode=await self._turn_mode(surface, chat, prefs),
+            file_sink=ChatFileSink(surface, self.redactor),
         )
         async with contextlib.aclosing(events):
             async for event in events:
@@ -791,6 +797,10 @@ class ChatDispatcher:
     async def _cmd_diff(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
         directory = self._directory(await self.db.preferences.get(chat))
         await show_diff(surface, self.roots.check(directory), self.redactor)
+
+    async def _cmd_get(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        directory = self._directory(await self.db.preferences.get(chat))
+        await fetch(surface, self.roots.check(directory), args, self.redactor)
 
     # -- small pieces ------------------------------------------------------------------
 

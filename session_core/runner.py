@@ -31,6 +31,7 @@ import structlog
 
 from session_core.approvals import Approver, PermissionMode
 from session_core.catalog import SessionCatalog
+from session_core.chat_tools import FileSink
 from session_core.claude_home import ClaudeHome, find_transcript, is_safe_session_id
 from session_core.client_pool import ClientPool
 from session_core.events import (
@@ -202,8 +203,11 @@ class TurnRunner:
         fork: bool = False,
         permission_mode: PermissionMode | None = None,
         images: Sequence[ImageInput] = (),
+        file_sink: FileSink | None = None,
     ) -> AsyncGenerator[TurnEvent, None]:
         """Run one turn; TurnStarted first, TurnFinished last, nothing raised.
+
+        With ``file_sink`` (a chat drives the turn) the model gets ``send_to_chat``.
 
         ``fork`` resumes the session's history into a new session id. Close the
         iterator (``aclosing``) if you stop early: the turn is then interrupted and
@@ -253,6 +257,7 @@ class TurnRunner:
                     model=turn_model,
                     with_approvals=use_approver is not None,
                     permission_mode=permission_mode,
+                    chat_tools=file_sink is not None,
                 )
             except _OpenFailed as failed:
                 log.warning("turn_not_started", session_id=failed.session_id, reason=failed.reason)
@@ -277,7 +282,7 @@ class TurnRunner:
                 stack.callback(fallback.release)
                 await fallback.wait()
             async with aclosing(
-                self._drive(opened, prompt, user_id, use_approver, turn_model, images)
+                self._drive(opened, prompt, user_id, use_approver, turn_model, images, file_sink)
             ) as events:
                 async for event in events:
                     yield event
@@ -340,12 +345,13 @@ class TurnRunner:
         model: str | None,
         with_approvals: bool,
         permission_mode: PermissionMode | None = None,
+        chat_tools: bool = False,
     ) -> _Opened:
         failure: ResumeFailure | None = None
         sid = target.session_id
         if sid is not None:
             if not fork:
-                reused = await self._reuse(sid, with_approvals, permission_mode)
+                reused = await self._reuse(sid, with_approvals, permission_mode, chat_tools)
                 if reused is not None:
                     return _Opened(reused, sid, reused.cwd, True, None)
             try:
@@ -359,6 +365,7 @@ class TurnRunner:
                     model=model,
                     with_approvals=with_approvals,
                     permission_mode=permission_mode,
+                    chat_tools=chat_tools,
                 )
                 connection = await self._connect(options)
                 connection.cost_baseline = await asyncio.to_thread(self._session_cost, sid)
@@ -375,6 +382,7 @@ class TurnRunner:
             model=model,
             with_approvals=with_approvals,
             permission_mode=permission_mode,
+            chat_tools=chat_tools,
         )
         try:
             connection = await self._connect(options)
@@ -392,6 +400,7 @@ class TurnRunner:
         model: str | None,
         with_approvals: bool,
         permission_mode: PermissionMode | None = None,
+        chat_tools: bool = False,
     ) -> TurnOptions:
         return TurnOptions(
             cwd=cwd,
@@ -405,6 +414,7 @@ class TurnRunner:
             with_approvals=with_approvals,
             permission_mode=permission_mode,
             bypass_allowed=self._allow_bypass,
+            chat_tools=chat_tools,
         )
 
     async def _connect(self, options: TurnOptions) -> ClaudeConnection:
@@ -419,7 +429,11 @@ class TurnRunner:
         return connection
 
     async def _reuse(
-        self, session_id: str, with_approvals: bool, permission_mode: PermissionMode | None = None
+        self,
+        session_id: str,
+        with_approvals: bool,
+        permission_mode: PermissionMode | None = None,
+        chat_tools: bool = False,
     ) -> ClaudeConnection | None:
         """The session's live connection, unless someone else moved the session on."""
         connection = self._pool.take(session_id)
@@ -428,6 +442,8 @@ class TurnRunner:
         why = None
         if connection.with_approvals != with_approvals:
             why = "approvals changed"
+        elif connection.options.chat_tools != chat_tools:
+            why = "chat tools changed"
         elif connection.transcript_mark != await asyncio.to_thread(
             self._transcript_mark, session_id, connection.cwd
         ):
@@ -468,9 +484,11 @@ class TurnRunner:
         approver: Approver | None,
         model: str | None,
         images: Sequence[ImageInput] = (),
+        file_sink: FileSink | None = None,
     ) -> AsyncGenerator[TurnEvent, None]:
         connection, sid = opened.connection, opened.session_id
         connection.approver = approver
+        connection.file_sink = file_sink
         self._running[sid] = connection
         state = TranslationState()
         finished: TurnFinished | None = None
@@ -519,6 +537,7 @@ class TurnRunner:
         finally:
             self._running.pop(sid, None)
             connection.approver = None
+            connection.file_sink = None
             # Shielded: a consumer cancelled twice must still not leak the CLI process.
             await asyncio.shield(
                 self._release(

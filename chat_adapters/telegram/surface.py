@@ -240,6 +240,26 @@ class TelegramSurface:
         self.saw(sent.message_id)
         return MessageRef(str(sent.message_id))
 
+    async def deliver_photo(self, name: str, data: bytes, caption: str = "") -> MessageRef:
+        """An image shown as a photo (see :mod:`chat_adapters.file_delivery`)."""
+        check_file_name(name)
+        note = truncate_to(caption.strip(), MAX_CAPTION, utf16_length) or None
+
+        async def upload() -> Message:
+            return await call_api(
+                lambda: self.bot.send_photo(
+                    self.chat_id,
+                    InputFile(data, filename=name),
+                    caption=note,
+                    filename=name,
+                    message_thread_id=self.thread_id,
+                )
+            )
+
+        sent = await self.outbox.send(upload)
+        self.saw(sent.message_id)
+        return MessageRef(str(sent.message_id))
+
     # -- what the bot routes here -----------------------------------------------------------
 
     def answer_typed(self, text: str) -> bool:
