@@ -3,6 +3,8 @@ confined to the chat's directory and redacted."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, final
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.chat_files import (
@@ -16,7 +18,7 @@ from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord, SentMessage
 
 
-def attached(name: str) -> object:
+def attached(name: str) -> Callable[[SentMessage], bool]:
     return lambda m: any(a.filename == name for a in m.attachments)
 
 
