@@ -32,6 +32,7 @@ import structlog
 from session_core.approvals import Approver, PermissionMode
 from session_core.catalog import SessionCatalog
 from session_core.chat_tools import FileSink
+from session_core.claude_commands import CommandBook, ContextUsage, SessionProbe, parse_commands
 from session_core.claude_home import ClaudeHome, find_transcript, is_safe_session_id
 from session_core.client_pool import ClientPool
 from session_core.events import (
@@ -119,6 +120,8 @@ class TurnRunner:
             idle_timeout_s=idle_timeout_s, max_live=max_live_clients
         )
         self._running: dict[str, ClaudeConnection] = {}
+        self.commands = CommandBook()
+        """Claude Code's command list per directory, as the last turn's CLI offered it."""
         self._catalog_lock = threading.Lock()
         self._dispatch = asyncio.Lock()
         self._closed = False
@@ -286,6 +289,35 @@ class TurnRunner:
             ) as events:
                 async for event in events:
                     yield event
+
+    async def probe(
+        self, working_directory: str | os.PathLike[str], session_id: str | None = None
+    ) -> SessionProbe:
+        """Claude Code's commands for a directory and, with ``session_id``, the session's
+        context usage: from its live CLI when there is one, else a short-lived CLI
+        (resuming the session read-only: nothing is sent). Raises DoorError."""
+        cwd = os.fspath(working_directory)
+        live = self._running.get(session_id) if session_id else None
+        pooled = None if live or not session_id else self._pool.take(session_id)
+        connection = live or pooled
+        fresh = connection is None
+        if connection is None:
+            options = self._options(cwd, resume=session_id, model=None, with_approvals=False)
+            connection = ClaudeConnection(options)
+        try:
+            if fresh:
+                await connection.connect()
+            info = await connection.server_info()
+            self.commands.remember(connection.cwd, info)
+            usage = await connection.context_usage() if session_id else None
+        finally:
+            if pooled is not None and session_id:
+                await self._pool.give_back(session_id, pooled)
+            elif fresh:
+                await connection.close()
+        return SessionProbe(
+            parse_commands(info), ContextUsage.parse(usage) if usage is not None else None
+        )
 
     async def interrupt(self, session_id: str) -> bool:
         """Stop the turn running on ``session_id``; False if none is running."""
@@ -512,6 +544,7 @@ class TurnRunner:
             )
             if model != connection.model:
                 await connection.set_model(model)
+            self.commands.remember(opened.cwd, await connection.server_info())
             recorded = False
             sent = True
             async with aclosing(connection.turn(prompt, state, images)) as messages:

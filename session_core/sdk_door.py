@@ -452,6 +452,20 @@ class ClaudeConnection:
         if state.finished is None:
             raise DoorError(self.stderr_tail(1) or "the Claude CLI stopped without a result")
 
+    async def server_info(self) -> dict[str, Any] | None:
+        """The CLI's initialize answer (commands, skills), kept since connect: no round trip."""
+        try:
+            return await self._client.get_server_info()
+        except Exception as exc:
+            raise DoorError(error_reason(exc, self.stderr_tail())) from exc
+
+    async def context_usage(self) -> Mapping[str, Any]:
+        """What ``/context`` shows, asked of the CLI."""
+        try:
+            return dict(await self._client.get_context_usage())
+        except Exception as exc:
+            raise DoorError(error_reason(exc, self.stderr_tail())) from exc
+
     async def interrupt(self) -> None:
         """Ask the CLI to stop the current (or imminent) turn; it still ends with a result."""
         self._stop_requested = True

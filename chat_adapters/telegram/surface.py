@@ -26,6 +26,8 @@ from typing import TypeVar
 import structlog
 from telegram import (
     Bot,
+    BotCommand,
+    BotCommandScopeChat,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -259,6 +261,12 @@ class TelegramSurface:
         sent = await self.outbox.send(upload)
         self.saw(sent.message_id)
         return MessageRef(str(sent.message_id))
+
+    async def set_chat_commands(self, commands: Sequence[tuple[str, str]]) -> None:
+        """This chat's command menu (see :mod:`chat_adapters.claude_commands`)."""
+        menu = [BotCommand(name, description) for name, description in commands]
+        scope = BotCommandScopeChat(self.chat_id)
+        await call_api(lambda: self.bot.set_my_commands(menu, scope=scope))
 
     # -- what the bot routes here -----------------------------------------------------------
 
