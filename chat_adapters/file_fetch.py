@@ -31,7 +31,7 @@ async def fetch(surface: Surface, directory: Path, args: str, redactor: Redactor
 
 def complete_files(directory: Path, needle: str, limit: int = 25) -> list[tuple[str, str]]:
     """(label, value) pairs of files under ``directory`` whose path contains ``needle``;
-    shallow files first. Symlinks are not followed."""
+    shallow files first. Links that lead outside are not offered."""
     wanted = needle.strip().casefold()
     found: list[str] = []
     seen = 0
@@ -39,10 +39,16 @@ def complete_files(directory: Path, needle: str, limit: int = 25) -> list[tuple[
         dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS)
         for name in sorted(files):
             seen += 1
-            relative = os.path.relpath(os.path.join(root, name), directory)
-            if wanted in relative.casefold():
+            path = os.path.join(root, name)
+            relative = os.path.relpath(path, directory)
+            if wanted in relative.casefold() and _inside(path, directory):
                 found.append(relative)
         if seen >= MAX_LISTED:
             break
     found.sort(key=lambda p: (p.count(os.sep), p))
     return [(p[-100:], p) for p in found[:limit] if len(p) <= 100]
+
+
+def _inside(path: str, directory: Path) -> bool:
+    real = Path(os.path.realpath(path))
+    return real.is_relative_to(os.path.realpath(directory))

@@ -6,9 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from chat_adapters.file_delivery import ChatFileSink
 from chat_adapters.file_fetch import complete_files
-from session_core.chat_tools import confine
+from chat_adapters.redaction import Redactor
+from chat_adapters.surface import Capabilities
+from session_core.chat_tools import FileOffer, confine
 from session_core.roots import OutsideRoots
+from tests.fakes.memory_surface import MemorySurface
+
+SECRET = "sk-ant-api03-abcdefghijklmnopqrstu"
 
 
 @pytest.fixture
@@ -49,5 +55,30 @@ def test_refusals_say_why(project: Path, raw: str, reason: str) -> None:
 
 def test_completion_lists_shallow_files_first_and_skips_git(project: Path) -> None:
     values = [value for _, value in complete_files(project, "")]
-    assert values == ["inner-link.txt", "link.txt", "top.txt", "src/a.py"]
+    assert values == ["inner-link.txt", "top.txt", "src/a.py"]  # link.txt leads outside
     assert [value for _, value in complete_files(project, "A.P")] == ["src/a.py"]
+
+
+async def test_sink_keeps_to_the_apps_limit_and_redacts_text(tmp_path: Path) -> None:
+    surface = MemorySurface(
+        Capabilities(max_message_length=4096, supports_files=True, max_file_bytes=100)
+    )
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\x01" * 101)
+    with pytest.raises(ValueError, match="up to"):
+        await ChatFileSink(surface, Redactor())(FileOffer(big))
+    small = tmp_path / "env.txt"
+    small.write_text(f"token={SECRET}\n")
+    told = await ChatFileSink(surface, Redactor())(FileOffer(small, f"see {SECRET}"))
+    assert "as a document" in told
+    sent = surface.messages[-1]
+    assert sent.file_data is not None and SECRET not in sent.file_data.decode()
+    assert SECRET not in sent.display
+
+
+async def test_sink_refuses_on_a_surface_without_files(tmp_path: Path) -> None:
+    target = tmp_path / "a.txt"
+    target.write_text("a")
+    surface = MemorySurface(Capabilities(max_message_length=4096))
+    with pytest.raises(ValueError, match="cannot receive files"):
+        await ChatFileSink(surface, Redactor())(FileOffer(target))
