@@ -26,7 +26,11 @@ from chat_adapters.approval_bridge import ChatApprover
 from chat_adapters.approval_rules import SessionRules
 from chat_adapters.audit_trail import AuditRow, AuditTrail
 from chat_adapters.choices import Choice, ChoicePrompt
+from chat_adapters.claude_commands import ClaudeCommandBridge
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
+from chat_adapters.diff_view import show_diff
+from chat_adapters.file_delivery import ChatFileSink
+from chat_adapters.file_fetch import complete_files, fetch
 from chat_adapters.press_gate import PressGate
 from chat_adapters.private_data import private_dir, write_private
 from chat_adapters.redacting_surface import guard
@@ -157,6 +161,7 @@ class ChatDispatcher:
         self._holders: dict[str, str] = {}
         self._rules = SessionRules()
         self._told_bypass_off: set[ChatKey] = set()
+        self._claude = ClaudeCommandBridge(runner, self.redactor)
         self._closing = False
         self.audit = AuditTrail(database, retention_days=policy.audit_days)
         self.presses = PressGate(
@@ -226,6 +231,8 @@ class ChatDispatcher:
             return
         surface = guard(surface, self.redactor)
         spec = COMMANDS_BY_NAME.get(name)
+        if spec is None and await self._claude_command(surface, chat, sender, name, args):
+            return
         if spec is None or not spec.available_in(sender.app):
             await surface.send_text(
                 f"Unknown command /{one_line(name, 40)}. Send /help for the list."
@@ -264,6 +271,12 @@ class ChatDispatcher:
                     or needle in s.first_prompt.casefold()
                 )
             ][:25]
+        if option == "claude_command":
+            directory = self._directory(await self.db.preferences.get(chat))
+            return await self._claude.complete(directory, value)
+        if option == "file":
+            directory = self._directory(await self.db.preferences.get(chat))
+            return await asyncio.to_thread(complete_files, directory, value)
         dirs = await asyncio.to_thread(self._directories)
         return [
             (one_line(self.redactor(str(d)), 100), str(d))
@@ -390,6 +403,7 @@ class ChatDispatcher:
             fork=fork,
             images=images,
             permission_mode=await self._turn_mode(surface, chat, prefs),
+            file_sink=ChatFileSink(surface, self.redactor),
         )
         async with contextlib.aclosing(events):
             async for event in events:
@@ -410,6 +424,7 @@ class ChatDispatcher:
                 elif isinstance(event, TurnFinished):
                     finished = event
                 await reply.handle(event)
+        self._spawn(self._claude.refresh_menu(surface, directory, commands_for(sender.app)))
         if finished is None:
             return None
         self._holders.pop(finished.session_id, None)
@@ -828,6 +843,38 @@ class ChatDispatcher:
             await surface.send_text("No session yet: send a message to start one.")
             return
         await surface.send_text(handoff_text(summary.session_id, summary.project))
+
+    async def _cmd_diff(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        directory = self._directory(await self.db.preferences.get(chat))
+        await show_diff(surface, self.roots.check(directory), self.redactor)
+
+    async def _cmd_get(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        directory = self._directory(await self.db.preferences.get(chat))
+        await fetch(surface, self.roots.check(directory), args, self.redactor)
+
+    async def _claude_command(
+        self, surface: Surface, chat: ChatKey, sender: Sender, name: str, args: str
+    ) -> bool:
+        """An unknown /name that is one of the session's Claude Code commands is forwarded."""
+        directory = self._directory(await self.db.preferences.get(chat))
+        prompt = await self._claude.prompt_for(surface, directory, name, args)
+        if prompt:
+            await self.on_text(surface, chat, sender, prompt)
+        return prompt is not None
+
+    async def _cmd_cc(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        prompt = await self._claude.cc(
+            surface, self._directory(await self.db.preferences.get(chat)), args
+        )
+        if prompt:
+            await self.on_text(surface, chat, sender, prompt)
+
+    async def _cmd_context(
+        self, surface: Surface, chat: ChatKey, sender: Sender, args: str
+    ) -> None:
+        summary = await self._current(chat)
+        directory = self._directory(await self.db.preferences.get(chat))
+        await self._claude.context(surface, directory, summary.session_id if summary else None)
 
     # -- small pieces ------------------------------------------------------------------
 
