@@ -20,6 +20,7 @@ from chat_adapters.redaction import Redactor
 from chat_adapters.settings import AppName, Settings
 from chat_adapters.single_instance import token_locks
 from session_core.catalog import SessionCatalog
+from session_core.child_guard import reap_orphans
 from session_core.claude_home import ClaudeHome
 from session_core.history import HistoryIndex
 from session_core.roots import ApprovedRoots
@@ -143,6 +144,9 @@ def _tokens(settings: Settings, apps: tuple[AppName, ...]) -> dict[str, str]:
 
 async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio.Event) -> None:
     core = build_core(settings)
+    reaped = await asyncio.to_thread(reap_orphans, ENTRYPOINT, core.home.config_dir)
+    if reaped:
+        log.warning("baton.reaped_orphaned_claude", pids=reaped)
     database = await open_database(settings)
     dispatcher = build_dispatcher(core, database)
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])

@@ -43,6 +43,7 @@ from claude_agent_sdk import (
 from claude_agent_sdk.types import SystemPromptPreset
 
 from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver, PermissionMode
+from session_core.child_guard import guarded_cli_path, parent_env
 from session_core.events import (
     ImageInput,
     Outcome,
@@ -93,8 +94,9 @@ def build_options(
     can_use_tool: CanUseTool | None = None,
     stderr: Callable[[str], None] | None = None,
 ) -> ClaudeAgentOptions:
-    """``ClaudeAgentOptions`` for one connection: partial messages on, our entrypoint."""
-    env = {**turn.env, "CLAUDE_CODE_ENTRYPOINT": ENTRYPOINT}
+    """``ClaudeAgentOptions`` for one connection: partial messages on, our entrypoint,
+    a CLI that dies with this process (``child_guard``)."""
+    env = {**turn.env, "CLAUDE_CODE_ENTRYPOINT": ENTRYPOINT, **parent_env()}
     if turn.permission_mode == "bypassPermissions" and _is_root():
         # The CLI refuses to skip permissions as root unless told it is sandboxed;
         # the operator allowed bypass explicitly (BATON_ALLOW_BYPASS).
@@ -114,6 +116,7 @@ def build_options(
         can_use_tool=can_use_tool,
         stderr=stderr,
         permission_mode=turn.permission_mode,
+        cli_path=guarded_cli_path(cli_path()),
     )
 
 
