@@ -55,9 +55,9 @@ async def until_idle(dispatcher: ChatDispatcher, chat: ChatKey = CHAT) -> None:
     async with asyncio.timeout(WAIT_S):
         while True:
             line = dispatcher._lines.get(chat)
-            if line is not None and not line.running and line.queue.empty():
-                if line.worker is None or line.worker.done():
-                    return
+            idle = line is not None and not line.running and line.queue.empty()
+            if idle and line is not None and (line.worker is None or line.worker.done()):
+                return
             await asyncio.sleep(0.05)
 
 
