@@ -12,12 +12,19 @@ tests/e2e/telegram/test_robustness.py). Run: ``uv run pytest tests/e2e/test_faul
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Callable
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from chat_adapters.dispatch import ChatDispatcher, Sender
+from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history import read_claude_history
 from storage import ChatKey
 from tests.fakes.anthropic import (
@@ -143,3 +150,224 @@ async def test_a_cut_stream_shows_only_the_retried_answer(
     await dispatcher.on_text(surface, CHAT, ALICE, "please answer", inbound_id="m1")
     await until_shown(surface, "whole answer")
     assert "cut" not in seen(surface)
+
+
+# --------------------------------------------------------------------------- history.jsonl
+
+
+async def first_turn(dispatcher: ChatDispatcher, claude_env: ClaudeEnv) -> tuple[str, Path]:
+    surface = MemorySurface()
+    await dispatcher.on_text(surface, CHAT, ALICE, "before the fault", inbound_id="h1")
+    await until_shown(surface, "to: before the fault")
+    await until_idle(dispatcher)
+    sid = read_claude_history(claude_env.config_dir / "history.jsonl")[0].session_id
+    assert sid is not None
+    transcript = find_transcript(ClaudeHome(claude_env.config_dir), sid)
+    assert transcript is not None
+    return sid, transcript
+
+
+def replace_file(path: Path) -> None:
+    copy = path.with_name("history.jsonl.new")
+    shutil.copyfile(path, copy)
+    os.replace(copy, path)  # a new inode, as the CLI's retention prune writes it
+
+
+def truncate_file(path: Path) -> None:
+    os.truncate(path, 0)
+
+
+def rotate_file(path: Path) -> None:
+    os.replace(path, path.with_name("history.jsonl.1"))  # logrotate-style, no new file
+
+
+HISTORY_FAULTS: dict[str, Callable[[Path], None]] = {
+    "replaced": replace_file,
+    "truncated": truncate_file,
+    "rotated": rotate_file,
+}
+
+
+@pytest.mark.parametrize("fault", list(HISTORY_FAULTS))
+async def test_history_jsonl_changed_under_the_running_bot(
+    fault: str, dispatcher: ChatDispatcher, claude_env: ClaudeEnv
+) -> None:
+    """User sees: the next message answered as usual (replaced: in the same session;
+    truncated or rotated away: the session is no longer listed, so the chat starts a
+    new one, and /resume <id> still reaches the old one). Kept: every transcript, every
+    line the bot writes (whole, on a line of its own). Lost: nothing the bot wrote; the
+    lines someone else removed are theirs to keep (history.jsonl.1)."""
+    history = claude_env.config_dir / "history.jsonl"
+    sid, transcript = await first_turn(dispatcher, claude_env)
+    before = transcript.read_bytes()
+    HISTORY_FAULTS[fault](history)
+
+    surface = MemorySurface()
+    await dispatcher.on_text(surface, CHAT, ALICE, "after the fault", inbound_id="h2")
+    await until_shown(surface, "to: after the fault")
+    await until_idle(dispatcher)
+    lines = history.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    entries = read_claude_history(history)
+    assert entries[0].display == "after the fault"
+    assert len(entries) == len(lines) - 1  # every line whole
+    if fault == "replaced":
+        assert entries[0].session_id == sid
+    assert transcript.read_bytes().startswith(before)  # the old session is intact
+
+    await dispatcher.on_command(surface, CHAT, ALICE, "resume", sid)
+    await dispatcher.on_text(surface, CHAT, ALICE, "back in the old one", inbound_id="h3")
+    await until_shown(surface, "to: back in the old one")
+    assert "back in the old one" in transcript.read_text()
+
+
+# --------------------------------------------------------------------------- config dir
+
+
+async def test_config_dir_missing_is_created_by_the_first_turn(
+    dispatcher: ChatDispatcher, claude_env: ClaudeEnv
+) -> None:
+    """User sees: the answer (Claude Code creates its config dir, the bot its
+    history.jsonl). Kept: the prompt, in a new history.jsonl (0600). Lost: nothing."""
+    shutil.rmtree(claude_env.config_dir)
+    surface = MemorySurface()
+    await dispatcher.on_text(surface, CHAT, ALICE, "into a fresh config", inbound_id="c1")
+    await until_shown(surface, "to: into a fresh config")
+    history = claude_env.config_dir / "history.jsonl"
+    assert history_displays(claude_env) == ["into a fresh config"]
+    assert history.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(ROOT, reason="root reads a mode-000 directory anyway")
+async def test_config_dir_unreadable_is_told_and_nothing_is_written(
+    dispatcher: ChatDispatcher, claude_env: ClaudeEnv
+) -> None:
+    """User sees: ``❌`` with the permission error. Kept: the config dir as it was
+    (nothing half-written). Lost: nothing: the chat says the message did not run."""
+    await first_turn(dispatcher, claude_env)
+    before = (claude_env.config_dir / "history.jsonl").read_bytes()
+    claude_env.config_dir.chmod(0)
+    try:
+        surface = MemorySurface()
+        await dispatcher.on_text(surface, CHAT, ALICE, "cannot be read", inbound_id="c2")
+        await until_shown(surface, "❌")
+    finally:
+        claude_env.config_dir.chmod(0o700)
+    assert (claude_env.config_dir / "history.jsonl").read_bytes() == before
+
+
+# --------------------------------------------------------------------------- data dir
+
+
+@contextlib.contextmanager
+def small_disk(where: Path, *options: str) -> Iterator[Path]:
+    """A tmpfs of its own (root only): ``ro`` for a read-only one, ``size=`` for a small one."""
+    where.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(where)],
+        capture_output=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    with contextlib.suppress(OSError):
+        while True:
+            os.write(fd, b"z" * 4096)
+    os.close(fd)
+    return filler
+
+
+def run_baton(claude_env: ClaudeEnv, data_dir: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **claude_env.env,
+        "BATON_ROOTS": str(claude_env.project),
+        "BATON_DATA_DIR": str(data_dir),
+        "TELEGRAM_BOT_TOKEN": "123:never-used",
+        "TELEGRAM_API_URL": "http://127.0.0.1:9",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "chat_adapters", "run"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(not ROOT, reason="mounting a tmpfs needs root")
+@pytest.mark.parametrize("fault", ["read-only", "full"])
+def test_baton_run_on_an_unusable_data_dir_exits_with_one_clear_line(
+    fault: str, claude_env: ClaudeEnv, tmp_path: Path
+) -> None:
+    """User (the operator) sees: one line ``baton: cannot use the data dir …`` and exit
+    status 2, the same on every start (no traceback, no restart loop inside the bot).
+    Kept: the data dir as it was (at most an empty ``data`` dir made). Lost: nothing
+    (no chat message was taken)."""
+    options = ("ro", "size=1m") if fault == "read-only" else ("size=256k",)
+    with small_disk(tmp_path / "disk", *options) as disk:
+        if fault == "full":
+            fill(disk)
+        before = sorted(p.name for p in disk.iterdir())
+        for _ in range(2):
+            done = run_baton(claude_env, disk / "data", tmp_path)
+            assert done.returncode == 2, done.stderr
+            last = done.stderr.strip().splitlines()[-1]
+            assert last.startswith("baton: cannot use the data dir"), done.stderr
+            assert "Traceback" not in done.stderr
+        after = sorted(p.name for p in disk.iterdir())
+        assert after in (before, sorted([*before, "data"]))
+        assert not (disk / "data").exists() or list((disk / "data").iterdir()) == []
+
+
+@pytest.mark.skipif(not ROOT, reason="mounting a tmpfs needs root")
+async def test_data_dir_full_while_running_still_answers_and_says_so(
+    claude_env: ClaudeEnv, turn_runner: object, tmp_path: Path
+) -> None:
+    """User sees: ``⚠️ The bot cannot write its database (database or disk is full)…``
+    once, then the answer. Kept: the prompt (history.jsonl, the session), the database
+    whole (integrity_check ok). Lost: only crash-safety for that message while full."""
+    from chat_adapters.dispatch import ChatPolicy
+    from session_core.catalog import SessionCatalog
+    from session_core.roots import ApprovedRoots
+    from session_core.runner import TurnRunner
+    from storage import Database
+
+    assert isinstance(turn_runner, TurnRunner)
+    with small_disk(tmp_path / "disk", "size=2m") as disk:
+        async with Database.open(disk / "baton.sqlite3") as db:
+            chats = ChatDispatcher(
+                runner=turn_runner,
+                catalog=SessionCatalog(ClaudeHome(claude_env.config_dir)),
+                roots=ApprovedRoots((claude_env.project,)),
+                database=db,
+                policy=ChatPolicy(allowed_users=frozenset({("telegram", "1")})),
+                inbox_dir=tmp_path / "inbox",
+            )
+            try:
+                filler = fill(disk)
+                surface = MemorySurface()
+                await chats.on_text(surface, CHAT, ALICE, "on a full disk", inbound_id="d1")
+                await until_shown(surface, "to: on a full disk")
+                assert seen(surface).count("cannot write its database") == 1
+                assert "disk is full" in seen(surface)
+                await until_idle(chats)
+                filler.unlink()
+                await chats.on_text(surface, CHAT, ALICE, "space again", inbound_id="d2")
+                await until_shown(surface, "to: space again")
+                await until_idle(chats)
+            finally:
+                await chats.aclose()
+            assert history_displays(claude_env)[:2] == ["space again", "on a full disk"]
+        with sqlite3.connect(disk / "baton.sqlite3") as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
