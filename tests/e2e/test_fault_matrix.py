@@ -36,6 +36,7 @@ from tests.fakes.anthropic import (
 )
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.memory_surface import MemorySurface
+from tests.fakes.telegram_api import FakeTelegram
 
 ALICE = Sender(app="telegram", user_id="1", display_name="alice")
 CHAT = ChatKey.of("telegram", 100)
@@ -371,3 +372,49 @@ async def test_data_dir_full_while_running_still_answers_and_says_so(
             assert history_displays(claude_env)[:2] == ["space again", "on a full disk"]
         with sqlite3.connect(disk / "baton.sqlite3") as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+# --------------------------------------------------------------------------- signals
+
+
+async def test_sigterm_mid_turn_interrupts_finalizes_and_says_what_was_not_sent(
+    claude_env: ClaudeEnv, fake_api: FakeAnthropic, tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """User sees: the running answer ends with ``⏹ Interrupted`` and the queued message
+    is reported "not sent. Send again once it is back". Kept: the prompt and the partial
+    answer (history.jsonl, the transcript: one chain), the session. Lost: nothing
+    silently: no Claude process left, no unfinished prompt rerun later."""
+    from tests.e2e.bot_process import BatonProcess, baton_env, claude_processes_of
+    from tests.e2e.test_no_orphans import assert_one_chain
+
+    user = 4242
+    fake_api.responder = lambda request, n: Reply.slow(240) if n == 1 else None
+    env = baton_env(
+        claude_env,
+        tmp_path / "data",
+        TELEGRAM_BOT_TOKEN=tg.token,
+        TELEGRAM_API_URL=tg.root_url,
+        BATON_ALLOWED_USERS=f"telegram:{user}",
+    )
+    bot = await BatonProcess(env, tmp_path).start()
+    try:
+        tg.send_user_message(user, user, "held open")
+        await tg.wait_for_message(user, contains="tick", timeout=60)
+        tg.send_user_message(user, user, "queued behind")
+        await tg.wait_for_message(user, contains="Queued", timeout=30)
+        assert await bot.terminate() == 0
+    finally:
+        await bot.aclose()
+    await tg.wait_for_message(user, contains="Interrupted", timeout=5)
+    await tg.wait_for_message(user, contains="1 queued message was not sent", timeout=5)
+    assert claude_processes_of(claude_env.config_dir) == []
+    sid = read_claude_history(claude_env.config_dir / "history.jsonl")[0].session_id
+    assert sid is not None
+    transcript = find_transcript(ClaudeHome(claude_env.config_dir), sid)
+    assert transcript is not None
+    assert_one_chain(transcript)
+    with sqlite3.connect(tmp_path / "data" / "baton.sqlite3") as conn:
+        open_rows = conn.execute(
+            "SELECT count(*) FROM inbound_prompts WHERE finished_at IS NULL"
+        ).fetchone()
+    assert open_rows == (0,)
