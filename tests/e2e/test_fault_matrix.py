@@ -239,22 +239,29 @@ async def test_config_dir_missing_is_created_by_the_first_turn(
     assert history.stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.skipif(ROOT, reason="root reads a mode-000 directory anyway")
-async def test_config_dir_unreadable_is_told_and_nothing_is_written(
+async def test_config_dir_unusable_is_told_and_the_bot_goes_on(
     dispatcher: ChatDispatcher, claude_env: ClaudeEnv
 ) -> None:
-    """User sees: ``❌`` with the permission error. Kept: the config dir as it was
-    (nothing half-written). Lost: nothing: the chat says the message did not run."""
+    """The config dir path is a file (ENOTDIR: unusable even for root, which reads a
+    mode-000 directory anyway). User sees: ``❌`` with the reason, then, once the dir is
+    back, answers as before. Kept: the config dir as it was (nothing half-written).
+    Lost: nothing: the chat says the message failed."""
     await first_turn(dispatcher, claude_env)
-    before = (claude_env.config_dir / "history.jsonl").read_bytes()
-    claude_env.config_dir.chmod(0)
+    config = claude_env.config_dir
+    aside = config.with_name("cfg-aside")
+    config.rename(aside)
+    config.write_text("not a directory")
     try:
         surface = MemorySurface()
-        await dispatcher.on_text(surface, CHAT, ALICE, "cannot be read", inbound_id="c2")
+        await dispatcher.on_text(surface, CHAT, ALICE, "cannot be stored", inbound_id="c2")
         await until_shown(surface, "❌")
+        await until_idle(dispatcher)
+        assert config.read_text() == "not a directory"
     finally:
-        claude_env.config_dir.chmod(0o700)
-    assert (claude_env.config_dir / "history.jsonl").read_bytes() == before
+        config.unlink()
+        aside.rename(config)
+    await dispatcher.on_text(surface, CHAT, ALICE, "config is back", inbound_id="c3")
+    await until_shown(surface, "to: config is back")
 
 
 # --------------------------------------------------------------------------- data dir
