@@ -8,15 +8,21 @@ so the kill lands mid-turn with a second prompt queued behind it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
+from chat_adapters.dispatch import ChatDispatcher, Sender
 from session_core.history import append_history_entry, read_claude_history
+from storage import ChatKey
 from tests.e2e.bot_process import BatonProcess, baton_env
 from tests.fakes.anthropic import FakeAnthropic, RecordedRequest, Reply, last_prompt
 from tests.fakes.claude_cli import ClaudeEnv
+from tests.fakes.memory_surface import MemorySurface
 from tests.fakes.telegram_api import FakeTelegram
 
 USER = 4242
+SENDER = Sender(app="telegram", user_id="1")
+CHAT = ChatKey.of("telegram", 500, 501)
 
 
 def hold_first(fake_api: FakeAnthropic) -> None:
@@ -128,3 +134,42 @@ async def test_a_session_that_moved_on_meanwhile_asks_before_running(
     finally:
         await bot.aclose()
     assert prompts_sent(fake_api, "second, queued") == 0
+
+
+async def test_the_same_message_id_twice_runs_once_and_stop_closes_what_it_drops(
+    dispatcher: ChatDispatcher, fake_api: FakeAnthropic
+) -> None:
+    """The shared layer (the same for Discord message ids): a redelivered message id is
+    ignored; /stop's dropped messages and every finished turn leave no open row to rerun
+    after a crash."""
+    hold_first(fake_api)
+    surface = MemorySurface()
+    await dispatcher.on_text(surface, CHAT, SENDER, "held", inbound_id="41")
+    await until(lambda: "tick" in seen(surface))
+    await dispatcher.on_text(surface, CHAT, SENDER, "queued", inbound_id="42")
+    await dispatcher.on_text(surface, CHAT, SENDER, "queued", inbound_id="42")  # redelivered
+    assert seen(surface).count("Queued") == 1
+    assert [p.message_id for p in await dispatcher.db.inbound.unfinished("telegram")] == [
+        "41",
+        "42",
+    ]
+    await dispatcher.on_command(surface, CHAT, SENDER, "stop", "")
+    await until(lambda: "Interrupted" in seen(surface))
+    await until_empty(dispatcher)
+    assert prompts_sent(fake_api, "queued") == 0
+
+
+async def until(check: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not check():
+            await asyncio.sleep(0.05)
+
+
+async def until_empty(dispatcher: ChatDispatcher) -> None:
+    async with asyncio.timeout(30):
+        while await dispatcher.db.inbound.unfinished("telegram"):
+            await asyncio.sleep(0.05)
+
+
+def seen(surface: MemorySurface) -> str:
+    return "\n".join(m.display for m in surface.messages)
