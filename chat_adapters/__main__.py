@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from chat_adapters.app import Core, build_core, open_database, run_apps, setup_logging
+from chat_adapters.data_dir import data_dir_problem
 from chat_adapters.doctor import run_doctor
 from chat_adapters.relative_time import ago
 from chat_adapters.settings import Settings, SettingsError, load_settings
@@ -18,6 +19,7 @@ from chat_adapters.single_instance import AlreadyRunning
 from session_core.catalog import AmbiguousSession, SessionSummary, UnknownSession
 from session_core.events import TextDelta, ToolStarted, TurnFinished, TurnStarted
 from session_core.roots import OutsideRoots
+from storage import DatabaseError
 
 cli = typer.Typer(
     help="Drive one Claude Code session from the terminal, Telegram and Discord.",
@@ -201,10 +203,15 @@ def run() -> None:
     apps = settings.configured_apps()
     if not apps:
         fail("no app configured: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN", 2)
+    problem = data_dir_problem(settings.data_dir)
+    if problem:
+        fail(f"cannot use the data dir {settings.data_dir}: {problem} (BATON_DATA_DIR)", 2)
     try:
         asyncio.run(run_apps(settings, apps))
     except AlreadyRunning as exc:
         fail(str(exc), 2)
+    except DatabaseError as exc:
+        fail(f"cannot use the data dir {settings.data_dir}: {exc}", 2)
 
 
 def _print_version(value: bool) -> None:

@@ -21,6 +21,7 @@ from chat_adapters.redaction import Redactor
 from chat_adapters.settings import AppName, Settings, split_environment
 from chat_adapters.single_instance import token_locks
 from session_core.catalog import SessionCatalog
+from session_core.child_guard import reap_orphans
 from session_core.claude_cli import CliChoice, choose_cli
 from session_core.claude_home import ClaudeHome
 from session_core.history import HistoryIndex
@@ -168,6 +169,9 @@ def _tokens(settings: Settings, apps: tuple[AppName, ...]) -> dict[str, str]:
 
 async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio.Event) -> None:
     core = build_core(settings)
+    reaped = await asyncio.to_thread(reap_orphans, ENTRYPOINT, core.home.config_dir)
+    if reaped:
+        log.warning("baton.reaped_orphaned_claude", pids=reaped)
     database = await open_database(settings)
     dispatcher = build_dispatcher(core, database)
     dispatcher.audit.start()  # retention: old audit rows go at start-up and daily

@@ -31,6 +31,7 @@ from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
 from chat_adapters.diff_view import show_diff
 from chat_adapters.file_delivery import ChatFileSink
 from chat_adapters.file_fetch import complete_files, fetch
+from chat_adapters.inbound import InboundLedger
 from chat_adapters.press_gate import PressGate
 from chat_adapters.private_data import private_dir, write_private
 from chat_adapters.redacting_surface import guard
@@ -119,6 +120,8 @@ class _Job:
     sender: Sender
     text: str
     attachments: Sequence[Attachment]
+    inbound_id: str | None = None
+    """The app's id for the message (its row in the inbound ledger)."""
 
 
 @dataclass
@@ -171,6 +174,7 @@ class ChatDispatcher:
             redactor=self.redactor,
             refusal_text=self.refusal_text,
         )
+        self.inbound = InboundLedger(database.inbound)
 
     # -- what adapters call ------------------------------------------------------------
 
@@ -202,8 +206,12 @@ class ChatDispatcher:
         sender: Sender,
         text: str,
         attachments: Sequence[Attachment] = (),
+        inbound_id: str | None = None,
     ) -> None:
-        """Queue a prompt for the chat's session; acknowledge when it has to wait."""
+        """Queue a prompt for the chat's session; acknowledge when it has to wait.
+
+        ``inbound_id`` is the app's id for the message: the prompt is recorded under it
+        before anything is acknowledged, and a redelivered one is not run again."""
         if not self.is_allowed(sender):
             return
         surface = guard(surface, self.redactor)
@@ -212,9 +220,22 @@ class ChatDispatcher:
         if self._closing:
             await surface.send_text("⏹ The bot is shutting down: send this again once it is back.")
             return
+        accepted = await self.inbound.accept(
+            chat,
+            inbound_id,
+            user_id=sender.user_id,
+            text=text,
+            display_name=sender.display_name,
+            mention=sender.mention,
+            attachments=len(attachments),
+        )
+        if not accepted.run:
+            return
+        if accepted.warning:
+            await surface.send_text(accepted.warning)
         line = self._lines.setdefault(chat, _ChatLine())
         ahead = line.queue.qsize() + (1 if line.running else 0)
-        line.queue.put_nowait(_Job(surface, sender, text, attachments))
+        line.queue.put_nowait(_Job(surface, sender, text, attachments, inbound_id))
         if line.worker is None or line.worker.done():
             line.worker = asyncio.create_task(self._work(chat, line), name=f"chat:{chat}")
         if ahead:
@@ -288,10 +309,12 @@ class ChatDispatcher:
         """Shutting down: stop running turns, let their replies finalize, say what was
         not sent. Pickers and questions stay open until the apps close."""
         self._closing = True
-        for line in self._lines.values():
+        for chat, line in self._lines.items():
             dropped: list[_Job] = []
             while not line.queue.empty():
                 dropped.append(line.queue.get_nowait())
+            for job in dropped:  # the chat is told to send them again
+                await self.inbound.finish(chat, job.inbound_id)
             if dropped:
                 with contextlib.suppress(Exception):
                     await dropped[0].surface.send_text(
@@ -334,6 +357,7 @@ class ChatDispatcher:
                 line.running = False
                 line.session_id = None
                 line.approver = None
+            await self.inbound.finish(chat, job.inbound_id)  # any outcome but a cancel
             if done is not None:
                 # Bookkeeping runs after the chat is free: a message arriving now is
                 # next in line, not "queued behind" a turn that already answered.
@@ -409,6 +433,7 @@ class ChatDispatcher:
             async for event in events:
                 if isinstance(event, TurnStarted):
                     line.session_id = event.session_id
+                    await self.inbound.started(chat, job.inbound_id, event.session_id)
                     self._holders[event.session_id] = f"held from {sender.app.capitalize()}"
                     if event.resume_failure is not None:
                         failure = event.resume_failure
@@ -769,7 +794,7 @@ class ChatDispatcher:
             return
         dropped = 0
         while not line.queue.empty():
-            line.queue.get_nowait()
+            await self.inbound.finish(chat, line.queue.get_nowait().inbound_id)
             dropped += 1
         await self.runner.interrupt(line.session_id)
         extra = (

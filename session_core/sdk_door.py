@@ -16,6 +16,7 @@ import os
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -53,6 +54,8 @@ from session_core.chat_tools import (
     FileSink,
     confine,
 )
+from session_core.child_guard import guarded_cli_path, parent_env
+from session_core.claude_cli import bundled_cli
 from session_core.events import (
     ImageInput,
     Outcome,
@@ -112,8 +115,9 @@ def build_options(
     stderr: Callable[[str], None] | None = None,
     chat_server: McpSdkServerConfig | None = None,
 ) -> ClaudeAgentOptions:
-    """``ClaudeAgentOptions`` for one connection: partial messages on, our entrypoint."""
-    env = {**turn.env, "CLAUDE_CODE_ENTRYPOINT": ENTRYPOINT}
+    """``ClaudeAgentOptions`` for one connection: partial messages on, our entrypoint,
+    a CLI that dies with this process (``child_guard``)."""
+    env = {**turn.env, "CLAUDE_CODE_ENTRYPOINT": ENTRYPOINT, **parent_env()}
     env.pop("IS_SANDBOX", None)
     mode = effective_mode(turn.permission_mode, None, allow_bypass=turn.bypass_allowed).mode
     if mode == "bypassPermissions" and _is_root():
@@ -135,7 +139,7 @@ def build_options(
         can_use_tool=can_use_tool,
         stderr=stderr,
         permission_mode=mode if turn.permission_mode is not None else None,
-        cli_path=turn.cli_path,
+        cli_path=_guarded(turn.cli_path),
         mcp_servers={SERVER_NAME: chat_server} if chat_server is not None else {},
         # Our own tool confines itself: pre-allowed (in the callback when there is one,
         # since an allowed_tools entry would shadow it).
@@ -145,6 +149,12 @@ def build_options(
 
 def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _guarded(cli: str | None) -> Path | str | None:
+    """The chosen CLI (None: the SDK's bundled one) behind the parent-death launcher."""
+    target = Path(cli) if cli else bundled_cli().path
+    return guarded_cli_path(target) or cli
 
 
 # translation -----------------------------------------------------------------------

@@ -38,6 +38,8 @@ from chat_adapters.discord.client import BatonClient, use_endpoints
 from chat_adapters.discord.surface import DiscordSurface, MessageChannel
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
 from chat_adapters.press_gate import Press
+from chat_adapters.recovery import recover_prompts
+from storage import InboundPrompt
 from storage.preferences import ChatKey
 
 log = structlog.get_logger(__name__)
@@ -126,18 +128,41 @@ class DiscordBot:
     async def _run_client(self, stopping: asyncio.Event) -> None:
         client = self.client
         connect: asyncio.Task[None] | None = None
+        recovery: asyncio.Task[int] | None = None
         stop = asyncio.create_task(stopping.wait(), name="discord-stopping")
         try:
             async with asyncio.timeout(LOGIN_TIMEOUT_S):
                 await client.login(self.config.token)
             connect = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+            recovery = asyncio.create_task(self._recover(client), name="discord-recovery")
             await asyncio.wait({connect, stop}, return_when=asyncio.FIRST_COMPLETED)
             if connect.done():
                 connect.result()  # a fatal gateway error (refused intent, token reset...)
                 raise RuntimeError("the Discord gateway connection ended")
         finally:
             stop.cancel()
+            if recovery is not None:
+                recovery.cancel()
             await self._shutdown(connect)
+
+    async def _recover(self, client: BatonClient) -> int:
+        """Once the gateway is ready: prompts a crash left unfinished run again."""
+        await client.ready.wait()
+
+        async def surface_for(prompt: InboundPrompt) -> DiscordSurface | None:
+            key = prompt.chat
+            channel_id = int(key.thread_id or key.chat_id)
+            channel = client.get_channel(channel_id)
+            if channel is None:
+                try:
+                    channel = await client.fetch_channel(channel_id)
+                except discord.HTTPException:
+                    return None
+            if not hasattr(channel, "send"):
+                return None
+            return self._surface(channel, int(prompt.user_id))
+
+        return await recover_prompts(self.dispatcher, APP, surface_for)
 
     async def _shutdown(self, connect: asyncio.Task[None] | None) -> None:
         """Deliver queued messages, then close; every step bounded."""
@@ -205,7 +230,7 @@ class DiscordBot:
             if self.client.router.answer_typed(channel.id, args):
                 await surface.send_text(ANSWERED)
                 return
-            await self.dispatcher.on_text(surface, chat, sender, args)
+            await self.dispatcher.on_text(surface, chat, sender, args, (), str(interaction.id))
             return
         await self.dispatcher.on_command(surface, chat, sender, spec.name, args)
 
@@ -261,7 +286,7 @@ class DiscordBot:
         if skipped:
             await surface.send_text("⚠️ Skipped: " + ", ".join(skipped))
         if text.strip() or attachments:
-            await self.dispatcher.on_text(surface, chat, sender, text, attachments)
+            await self.dispatcher.on_text(surface, chat, sender, text, attachments, str(message.id))
 
     def _without_bot_mention(self, content: str) -> str:
         user = self.client.user

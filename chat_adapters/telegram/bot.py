@@ -26,9 +26,12 @@ from telegram.warnings import PTBDeprecationWarning
 from chat_adapters.commands import commands_for
 from chat_adapters.dispatch import ChatDispatcher
 from chat_adapters.press_gate import Press
+from chat_adapters.recovery import chat_ids, recover_prompts
+from chat_adapters.surface import Surface
 from chat_adapters.telegram.buttons import ButtonGate, Buttons
 from chat_adapters.telegram.surface import call_api
 from chat_adapters.telegram.updates import UpdateRouter
+from storage import InboundPrompt
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +86,7 @@ async def run_telegram(
     router = UpdateRouter(dispatcher, app.bot, buttons)
     app.add_handler(TypeHandler(Update, router.handle))
     app.add_error_handler(_log_error)
+    recovery: asyncio.Task[int] | None = None
     try:
         async with asyncio.timeout(STEP_TIMEOUT_S):
             await app.initialize()
@@ -96,6 +100,7 @@ async def run_telegram(
                 drop_pending_updates=False,
             )
         log.info("telegram_started", bot=app.bot.username)
+        recovery = asyncio.create_task(recover_telegram(dispatcher, router), name="tg-recovery")
         while not stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(WATCH_INTERVAL_S):
@@ -103,6 +108,8 @@ async def run_telegram(
             if not stopping.is_set() and not app.updater.running:
                 raise PollingStopped("Telegram polling stopped")
     finally:
+        if recovery is not None:
+            recovery.cancel()
         await _shutdown(app, router)
 
 
@@ -113,6 +120,15 @@ def press_gate(dispatcher: ChatDispatcher) -> ButtonGate:
         return dispatcher.presses.check(Press("telegram", str(user_id), str(chat_id), kind, label))
 
     return check
+
+
+async def recover_telegram(dispatcher: ChatDispatcher, router: UpdateRouter) -> int:
+    """Prompts a crash left unfinished, run again in the chats (or topics) they came from."""
+
+    async def surface_for(prompt: InboundPrompt) -> Surface:
+        return router.surface(*chat_ids(prompt.chat))
+
+    return await recover_prompts(dispatcher, "telegram", surface_for)
 
 
 async def _register_commands(app: App) -> None:

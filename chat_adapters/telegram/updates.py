@@ -157,7 +157,9 @@ class UpdateRouter:
             task = asyncio.get_running_loop().create_task(surface.show_typing())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-        await self.dispatcher.on_text(surface, chat, sender, incoming.text, attachments)
+        await self.dispatcher.on_text(
+            surface, chat, sender, incoming.text, attachments, str(message.message_id)
+        )
 
     async def _refuse(self, surface: TelegramSurface, sender: Sender) -> None:
         if sender.user_id in self._refused:

@@ -15,6 +15,7 @@ import pytest
 from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history import append_history_entry, read_claude_history
 from session_core.session_claims import SessionClaims
+from storage import MIGRATIONS
 from tests.fakes.anthropic import FakeAnthropic, conversation_text
 from tests.fakes.claude_cli import ClaudeEnv, terminal_session
 
@@ -131,7 +132,7 @@ def test_doctor_and_run_without_tokens(claude_env: ClaudeEnv, tmp_path: Path) ->
     assert doctor.returncode == 1  # no app token: the bot cannot run
     assert "3 lines, 1 sessions, 2 skipped lines" in doctor.stdout
     assert "2.1.330" in doctor.stdout
-    assert "migration 4" in doctor.stdout
+    assert f"migration {MIGRATIONS.head}" in doctor.stdout
     assert "FAIL  apps" in doctor.stdout
 
     # A token is asked of the platform (here: nobody listens), so a bad one is a FAIL.
