@@ -114,6 +114,9 @@ class _ChatLine:
     running: bool = False
     session_id: str | None = None
     approver: ChatApprover | None = None
+    rebound: int = 0
+    """Binding changes (/new, /resume, /cd) so far: a turn's bookkeeping that sees this
+    move on while it ran leaves the chat's binding alone."""
 
 
 class ChatDispatcher:
@@ -265,6 +268,7 @@ class ChatDispatcher:
         while not line.queue.empty() and not self._closing:
             job = line.queue.get_nowait()
             line.running = True
+            rebound = line.rebound
             done: tuple[ChatPreferences, TurnFinished] | None = None
             try:
                 done = await self._turn(chat, line, job)
@@ -284,7 +288,7 @@ class ChatDispatcher:
                 # Bookkeeping runs after the chat is free: a message arriving now is
                 # next in line, not "queued behind" a turn that already answered.
                 try:
-                    await self._after_turn(chat, job.sender, *done)
+                    await self._after_turn(chat, job.sender, *done, rebound=rebound)
                 except Exception:
                     log.exception("after_turn_failed", chat=_chat_text(chat))
 
@@ -375,7 +379,13 @@ class ChatDispatcher:
         return prefs, finished
 
     async def _after_turn(
-        self, chat: ChatKey, sender: Sender, prefs: ChatPreferences, finished: TurnFinished
+        self,
+        chat: ChatKey,
+        sender: Sender,
+        prefs: ChatPreferences,
+        finished: TurnFinished,
+        *,
+        rebound: int = 0,
     ) -> None:
         if not finished.session_id:
             return
@@ -393,6 +403,9 @@ class ChatDispatcher:
             duration_ms=finished.duration_ms,
         )
         await self.db.doors.touch(finished.session_id, sender.app)
+        line = self._lines.get(chat)
+        if line is not None and line.rebound != rebound:
+            return  # the person re-bound the chat during the turn: theirs wins
         changes: dict[str, object] = {"last_seen_session_id": finished.session_id}
         if prefs.force_new:
             changes["force_new"] = False
@@ -482,6 +495,12 @@ class ChatDispatcher:
             prompt = "(image attached)"
         return prompt, images
 
+    def _rebind(self, chat: ChatKey) -> None:
+        """A binding change: a turn running in ``chat`` must not write over it."""
+        line = self._lines.get(chat)
+        if line is not None:
+            line.rebound += 1
+
     async def _stop(self, line: _ChatLine) -> None:
         if line.session_id:
             await self.runner.interrupt(line.session_id)
@@ -569,6 +588,7 @@ class ChatDispatcher:
         target, key = await self._session_home(
             surface, chat, summary.first_prompt, summary.session_id
         )
+        self._rebind(key)
         await self.db.preferences.update(
             key,
             directory=str(project),
@@ -584,6 +604,7 @@ class ChatDispatcher:
     async def _start_new(self, surface: Surface, chat: ChatKey) -> None:
         prefs = await self.db.preferences.get(chat)
         target, key = await self._session_home(surface, chat, "New session")
+        self._rebind(key)
         await self.db.preferences.update(
             key, directory=str(self._directory(prefs)), pinned_session_id=None, force_new=True
         )
@@ -636,6 +657,7 @@ class ChatDispatcher:
             await self._change_directory(surface, chat, dirs[int(answer.choice_id)])
 
     async def _change_directory(self, surface: Surface, chat: ChatKey, target: Path) -> None:
+        self._rebind(chat)
         await self.db.preferences.update(
             chat, directory=str(target), pinned_session_id=None, force_new=False
         )
