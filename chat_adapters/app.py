@@ -89,6 +89,8 @@ def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
         permission_mode=settings.permission_mode,
         allow_bypass=settings.allow_bypass,
         approval_timeout_s=settings.approval_timeout_s,
+        max_queued=settings.max_queued,
+        inbox_days=settings.inbox_days,
     )
     return ChatDispatcher(
         runner=core.runner,
@@ -145,6 +147,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
     core = build_core(settings)
     database = await open_database(settings)
     dispatcher = build_dispatcher(core, database)
+    dispatcher.start_housekeeping()
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
     apps_stopping = asyncio.Event()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +22,11 @@ from typing import Literal, Protocol, runtime_checkable
 import structlog
 
 from chat_adapters.approval_bridge import ChatApprover, SessionRules
+from chat_adapters.chat_queues import queue_full_text, queued_text
 from chat_adapters.choices import Choice, ChoicePrompt
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
+from chat_adapters.housekeeping import keep_tidy
+from chat_adapters.inbox import Inbox, SpooledFile
 from chat_adapters.redaction import Redactor
 from chat_adapters.relative_time import ago
 from chat_adapters.session_views import (
@@ -95,6 +97,9 @@ class ChatPolicy:
     permission_mode: str = "default"
     allow_bypass: bool = False
     approval_timeout_s: float = 300.0
+    max_queued: int = 20
+    """Prompts a chat may have waiting behind its running turn; more are refused."""
+    inbox_days: float = 7.0
 
 
 @dataclass
@@ -102,7 +107,7 @@ class _Job:
     surface: Surface
     sender: Sender
     text: str
-    attachments: Sequence[Attachment]
+    attachments: Sequence[SpooledFile]
 
 
 @dataclass
@@ -114,6 +119,8 @@ class _ChatLine:
     running: bool = False
     session_id: str | None = None
     approver: ChatApprover | None = None
+    refusing: bool = False
+    """The queue was full and the chat was told so; reset once it drains."""
     rebound: int = 0
     """Binding changes (/new, /resume, /cd) so far: a turn's bookkeeping that sees this
     move on while it ran leaves the chat's binding alone."""
@@ -140,6 +147,7 @@ class ChatDispatcher:
         self.policy = policy
         self.redactor = redactor or Redactor()
         self.inbox_dir = inbox_dir
+        self.inbox = Inbox(inbox_dir, keep_days=policy.inbox_days)
         self._lines: dict[ChatKey, _ChatLine] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._holders: dict[str, str] = {}
@@ -181,16 +189,27 @@ class ChatDispatcher:
         if self._closing:
             await surface.send_text("⏹ The bot is shutting down: send this again once it is back.")
             return
+        line = self._lines.get(chat)
+        if line is not None and line.queue.qsize() >= self.policy.max_queued:
+            if not line.refusing:
+                line.refusing = True
+                self._spawn(surface.send_text(queue_full_text(self.policy.max_queued)))
+            log.info("prompt_refused_queue_full", chat=_chat_text(chat))
+            return
+        # On disk before it waits: a queued prompt holds paths, not bytes.
+        spooled = [
+            await asyncio.to_thread(self.inbox.spool, a.kind, a.file_name, a.data, a.media_type)
+            for a in attachments
+        ]
         line = self._lines.setdefault(chat, _ChatLine())
+        line.refusing = False  # there was room again: a later overflow is told anew
         ahead = line.queue.qsize() + (1 if line.running else 0)
-        line.queue.put_nowait(_Job(surface, sender, text, attachments))
+        line.queue.put_nowait(_Job(surface, sender, text, spooled))
         if line.worker is None or line.worker.done():
             line.worker = asyncio.create_task(self._work(chat, line), name=f"chat:{chat}")
         if ahead:
-            plural = "s" if ahead > 1 else ""
-            await surface.send_text(
-                f"⏳ Queued: runs after {ahead} earlier message{plural}. /stop interrupts."
-            )
+            # Not awaited: the chat's pacing must not hold up whoever handed us this.
+            self._spawn(surface.send_text(queued_text(ahead)))
 
     async def on_command(
         self, surface: Surface, chat: ChatKey, sender: Sender, name: str, args: str
@@ -233,6 +252,10 @@ class ChatDispatcher:
             ][:25]
         dirs = await asyncio.to_thread(self._directories)
         return [(one_line(str(d), 100), str(d)) for d in dirs if needle in str(d).casefold()][:25]
+
+    def start_housekeeping(self) -> None:
+        """Expired pending choices and old inbox files go, now and daily (until aclose)."""
+        self._spawn(keep_tidy(self.inbox, self.db.pending))
 
     async def finish_turns(self, grace_s: float = 15.0) -> None:
         """Shutting down: stop running turns, let their replies finalize, say what was
@@ -291,6 +314,8 @@ class ChatDispatcher:
                     await self._after_turn(chat, job.sender, *done, rebound=rebound)
                 except Exception:
                     log.exception("after_turn_failed", chat=_chat_text(chat))
+        if line.queue.empty() and self._lines.get(chat) is line:
+            del self._lines[chat]  # an idle chat keeps nothing here
 
     async def _turn(
         self, chat: ChatKey, line: _ChatLine, job: _Job
@@ -472,23 +497,20 @@ class ChatDispatcher:
         self._spawn(surface.deliver_file(f"{name}.txt", data, f"Output of {event.name}"))
 
     async def _with_attachments(
-        self, text: str, attachments: Sequence[Attachment]
+        self, text: str, attachments: Sequence[SpooledFile]
     ) -> tuple[str, list[ImageInput]]:
-        """Images go to the model as image blocks; other files into the inbox, by path."""
+        """Images go to the model as image blocks; other files stay in the inbox, by path."""
         images: list[ImageInput] = []
         notes: list[str] = []
         for item in attachments:
             if item.kind == "image":
                 try:
-                    images.append(ImageInput(item.media_type, item.data))
+                    data = await asyncio.to_thread(item.path.read_bytes)
+                    images.append(ImageInput(item.media_type, data))
                     continue
                 except ValueError:
                     pass  # an odd image type is still delivered, as a file
-            self.inbox_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            name = re.sub(r"[^\w.\-]+", "_", os.path.basename(item.file_name)) or "file"
-            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-            path = self.inbox_dir / f"{stamp}-{name}"
-            await asyncio.to_thread(path.write_bytes, item.data)
+            path = item.path
             notes.append(f"[The user attached a file, saved at {path} ({item.media_type}).]")
         prompt = "\n".join([text.strip(), *notes]).strip()
         if not prompt and images:
@@ -696,13 +718,15 @@ class ChatDispatcher:
 
     async def _cmd_stop(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
         line = self._lines.get(chat)
-        if line is None or not line.running or not line.session_id:
-            await surface.send_text("Nothing is running.")
-            return
         dropped = 0
-        while not line.queue.empty():
+        while line is not None and not line.queue.empty():
             line.queue.get_nowait()
             dropped += 1
+        if line is None or not line.running or not line.session_id:
+            plural = "s" if dropped != 1 else ""
+            extra = f"; dropped {dropped} queued message{plural}" if dropped else ""
+            await surface.send_text(f"Nothing is running{extra}.")
+            return
         await self.runner.interrupt(line.session_id)
         extra = (
             f" and dropped {dropped} queued message{'s' if dropped != 1 else ''}" if dropped else ""

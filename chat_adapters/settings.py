@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     approval_timeout_s: float = Field(default=300.0, gt=0, alias="BATON_APPROVAL_TIMEOUT_S")
     idle_timeout_s: float = Field(default=600.0, gt=0, alias="BATON_IDLE_TIMEOUT_S")
     max_live_clients: int = Field(default=4, ge=1, alias="BATON_MAX_LIVE_CLIENTS")
+    max_queued: int = Field(default=20, ge=1, alias="BATON_MAX_QUEUED")
+    inbox_days: float = Field(default=7.0, gt=0, alias="BATON_INBOX_DAYS")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="BATON_LOG_LEVEL"
     )

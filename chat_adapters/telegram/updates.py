@@ -5,7 +5,10 @@ one refusal per run (not one per message) and nothing of theirs reaches Claude. 
 groups the bot listens only to commands, mentions of it and replies to it. Messages of
 one chat (or topic) are handled in the order they arrived, even though PTB runs
 updates concurrently: that concurrency is for button presses and ``/stop``, which must
-never wait behind a chat's queue.
+never wait behind a chat's queue. The ordering happens in the background
+(:class:`~chat_adapters.chat_queues.OrderedIntake`): a handler returns at once, so one
+flooding chat never fills PTB's update slots, and commands have a lane of their own,
+never behind the chat's prompts.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from chat_adapters.chat_queues import OrderedIntake
 from chat_adapters.commands import parse_command
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
 from chat_adapters.outbox import Outbox
@@ -63,7 +67,7 @@ class UpdateRouter:
         self.buttons = buttons
         self._surfaces: dict[tuple[int, int | None], TelegramSurface] = {}
         self._outboxes: dict[int, Outbox] = {}
-        self._order: dict[tuple[int, int | None], asyncio.Lock] = {}
+        self._intake = OrderedIntake("telegram")
         self._refused: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -91,6 +95,7 @@ class UpdateRouter:
 
     async def aclose(self) -> None:
         """Stop typing indicators and deliver what the outboxes hold (bounded)."""
+        await self._intake.aclose(CLOSE_TIMEOUT_S)
         surfaces = list(self._surfaces.values())
         await asyncio.gather(*(s.aclose() for s in surfaces), return_exceptions=True)
         closing = [outbox.aclose() for outbox in self._outboxes.values()]
@@ -109,10 +114,10 @@ class UpdateRouter:
         if incoming.command is not None and incoming.command[0] in UNORDERED_COMMANDS:
             await self._deliver(incoming)
             return
-        key = (message.chat.id, _topic(message))
-        lock = self._order.setdefault(key, asyncio.Lock())
-        async with lock:
-            await self._deliver(incoming)
+        lane = "message" if incoming.command is None or incoming.command[0] == "ask" else "command"
+        self._intake.submit(
+            (message.chat.id, _topic(message), lane), lambda: self._deliver(incoming)
+        )
 
     def _incoming(self, message: Message) -> _Incoming | None:
         user = message.from_user
