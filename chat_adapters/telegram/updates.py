@@ -32,6 +32,7 @@ from chat_adapters.surface import truncate_to
 from chat_adapters.telegram.buttons import Buttons
 from chat_adapters.telegram.surface import TelegramSurface, call_api, outbox_for
 from chat_adapters.text_split import utf16_length
+from chat_adapters.unusable import unusable_text
 from storage import ChatKey
 
 log = structlog.get_logger(__name__)
@@ -147,6 +148,10 @@ class UpdateRouter:
             name, args = incoming.command
             await self.dispatcher.on_command(surface, chat, sender, name, args)
             return
+        unusable = _unusable_kind(message)
+        if unusable is not None:
+            await surface.send_text(unusable_text(unusable))
+            return
         has_media = bool(message.photo or message.document)
         if not has_media and surface.answer_typed(incoming.text):
             return
@@ -261,9 +266,23 @@ def _sender(user: User) -> Sender:
     return Sender("telegram", str(user.id), user.full_name, mention)
 
 
+_UNUSABLE = (
+    "voice", "audio", "video", "video_note", "animation", "sticker", "venue", "location",
+    "contact", "poll", "dice", "game", "story",
+)  # fmt: skip
+
+
+def _unusable_kind(message: Message) -> str | None:
+    """What the message carries that the bot cannot use (None: text, photo, file)."""
+    return next((kind for kind in _UNUSABLE if getattr(message, kind, None)), None)
+
+
 def _action(incoming: _Incoming) -> str:
     if incoming.command is not None:
         return f"/{incoming.command[0]}"
+    unusable = _unusable_kind(incoming.message)
+    if unusable is not None:
+        return unusable
     if incoming.message.photo:
         return "photo"
     if incoming.message.document:
