@@ -170,6 +170,10 @@ class ChatDispatcher:
             log.warning("refused", app=sender.app, user_id=sender.user_id, action=action[:40])
         return allowed
 
+    def has_work(self, chat: ChatKey) -> bool:
+        """A turn runs or prompts wait in ``chat`` (idle chats keep nothing here)."""
+        return chat in self._lines
+
     def is_allowed(self, sender: Sender) -> bool:
         return (sender.app, sender.user_id) in self.policy.allowed_users
 
@@ -305,6 +309,8 @@ class ChatDispatcher:
                     )
             finally:
                 line.running = False
+                if line.session_id:
+                    self._holders.pop(line.session_id, None)
                 line.session_id = None
                 line.approver = None
             if done is not None:

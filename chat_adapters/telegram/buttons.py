@@ -22,6 +22,7 @@ from typing import Any
 
 import structlog
 
+from chat_adapters.recent_keys import RecentKeys
 from storage.pending import PendingChoices
 
 log = structlog.get_logger(__name__)
@@ -31,6 +32,8 @@ KEY_SEPARATOR = ":"
 EXPIRED = "This button has expired."
 EXPIRED_AFTER_RESTART = "This question expired: the bot restarted after asking it."
 WITHDRAWN = "This question is no longer waiting for an answer."
+MAX_WITHDRAWN = 4096
+"""Withdrawn keys remembered; an older one pressed is answered as simply expired."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,7 @@ class Buttons:
     def __init__(self, pending: PendingChoices | None = None) -> None:
         self._pending = pending
         self._routes: dict[str, _Route] = {}
-        self._withdrawn: set[str] = set()
+        self._withdrawn = RecentKeys(MAX_WITHDRAWN)
 
     def __len__(self) -> int:
         return len(self._routes)
