@@ -265,7 +265,7 @@ class ChatDispatcher:
         """Shutting down: stop running turns, let their replies finalize, say what was
         not sent. Pickers and questions stay open until the apps close."""
         self._closing = True
-        for line in self._lines.values():
+        for line in list(self._lines.values()):  # a finishing worker drops its line
             dropped: list[_Job] = []
             while not line.queue.empty():
                 dropped.append(line.queue.get_nowait())
