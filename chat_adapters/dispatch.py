@@ -44,7 +44,14 @@ from chat_adapters.streaming import StreamingReply
 from chat_adapters.surface import Surface
 from session_core.approvals import PermissionMode
 from session_core.catalog import AmbiguousSession, SessionCatalog, SessionSummary, UnknownSession
-from session_core.events import ImageInput, ToolFinished, ToolStarted, TurnFinished, TurnStarted
+from session_core.events import (
+    ImageInput,
+    ToolFinished,
+    ToolStarted,
+    TurnFinished,
+    TurnStarted,
+    WaitingForSlot,
+)
 from session_core.roots import ApprovedRoots, OutsideRoots
 from session_core.runner import TurnRunner
 from storage import ChatKey, ChatPreferences, Database
@@ -119,6 +126,8 @@ class _ChatLine:
     running: bool = False
     session_id: str | None = None
     approver: ChatApprover | None = None
+    waiting: asyncio.Task[object] | None = None
+    """The turn while it waits for a free Claude process slot (/stop cancels it)."""
     refusing: bool = False
     """The queue was full and the chat was told so; reset once it drains."""
     rebound: int = 0
@@ -297,10 +306,14 @@ class ChatDispatcher:
             line.running = True
             rebound = line.rebound
             done: tuple[ChatPreferences, TurnFinished] | None = None
+            turn = asyncio.create_task(self._turn(chat, line, job))
             try:
-                done = await self._turn(chat, line, job)
+                done = await turn
             except asyncio.CancelledError:
-                raise
+                worker = asyncio.current_task()
+                if not turn.cancelled() or (worker is not None and worker.cancelling()):
+                    raise
+                log.info("turn_stopped_while_waiting", chat=_chat_text(chat))
             except Exception as exc:
                 log.exception("turn_crashed", chat=_chat_text(chat))
                 with contextlib.suppress(Exception):
@@ -309,6 +322,7 @@ class ChatDispatcher:
                     )
             finally:
                 line.running = False
+                line.waiting = None
                 if line.session_id:
                     self._holders.pop(line.session_id, None)
                 line.session_id = None
@@ -387,7 +401,10 @@ class ChatDispatcher:
         )
         async with contextlib.aclosing(events):
             async for event in events:
-                if isinstance(event, TurnStarted):
+                if isinstance(event, WaitingForSlot):
+                    line.waiting = asyncio.current_task()
+                elif isinstance(event, TurnStarted):
+                    line.waiting = None
                     line.session_id = event.session_id
                     self._holders[event.session_id] = f"held from {sender.app.capitalize()}"
                     if event.resume_failure is not None:
@@ -728,6 +745,14 @@ class ChatDispatcher:
         while line is not None and not line.queue.empty():
             line.queue.get_nowait()
             dropped += 1
+        if line is not None and line.waiting is not None:
+            line.waiting.cancel()  # nothing reached Claude yet: it leaves the line
+            plural = "s" if dropped != 1 else ""
+            extra = f" and dropped {dropped} queued message{plural}" if dropped else ""
+            await surface.send_text(
+                f"⏹ Stopped the message waiting for a free slot{extra}: nothing was sent to Claude."
+            )
+            return
         if line is None or not line.running or not line.session_id:
             plural = "s" if dropped != 1 else ""
             extra = f"; dropped {dropped} queued message{plural}" if dropped else ""

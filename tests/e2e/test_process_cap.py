@@ -95,3 +95,21 @@ async def test_a_turn_over_the_cap_waits_is_told_and_runs(
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)
     assert peak == 1, f"{peak} Claude processes were alive at once under a cap of 1"
+
+
+async def test_stop_takes_a_turn_out_of_the_line_for_a_slot(
+    capped: ChatDispatcher, fake_api: FakeAnthropic
+) -> None:
+    one, two = MemorySurface(), MemorySurface()
+    await capped.on_command(one, FIRST, ALICE, "new", "")
+    await capped.on_command(two, SECOND, ALICE, "new", "")
+    await capped.on_text(one, FIRST, ALICE, "SLOW:10 first chat")
+    await until(shows(one, "tick"), "the first turn streams")
+    await capped.on_text(two, SECOND, ALICE, "never sent")
+    await until(shows(two, "waiting for a free slot"), "the second chat is told")
+    await capped.on_command(two, SECOND, ALICE, "stop", "")
+    assert "nothing was sent to Claude" in seen(two)
+    await until(lambda: not capped.has_work(SECOND), "the second chat is free")
+    await capped.on_text(two, SECOND, ALICE, "sent after all")
+    await until(shows(two, "to: sent after all"), "the next prompt runs")
+    assert "never sent" not in fake_api.prompts()
