@@ -114,6 +114,8 @@ def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
         audit_days=settings.audit_days,
         approvers=settings.approvers,
         claude_code=core.cli.chat_line() if core.cli else "",
+        max_queued=settings.max_queued,
+        inbox_days=settings.inbox_days,
     )
     return ChatDispatcher(
         runner=core.runner,
@@ -175,6 +177,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
     database = await open_database(settings)
     dispatcher = build_dispatcher(core, database)
     dispatcher.audit.start()  # retention: old audit rows go at start-up and daily
+    dispatcher.start_housekeeping()
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
     _say_which_cli(core.cli)
     apps_stopping = asyncio.Event()

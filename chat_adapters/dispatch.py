@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
@@ -25,15 +24,17 @@ import structlog
 from chat_adapters.approval_bridge import ChatApprover
 from chat_adapters.approval_rules import SessionRules
 from chat_adapters.audit_trail import AuditRow, AuditTrail
+from chat_adapters.chat_queues import queue_full_text, queued_text
 from chat_adapters.choices import Choice, ChoicePrompt
 from chat_adapters.claude_commands import ClaudeCommandBridge
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
 from chat_adapters.diff_view import show_diff
 from chat_adapters.file_delivery import ChatFileSink
 from chat_adapters.file_fetch import complete_files, fetch
+from chat_adapters.housekeeping import keep_tidy
 from chat_adapters.inbound import InboundLedger
+from chat_adapters.inbox import Inbox, SpooledFile
 from chat_adapters.press_gate import PressGate
-from chat_adapters.private_data import private_dir, write_private
 from chat_adapters.redacting_surface import guard
 from chat_adapters.redaction import Redactor
 from chat_adapters.relative_time import ago
@@ -52,7 +53,14 @@ from chat_adapters.streaming import StreamingReply
 from chat_adapters.surface import Surface
 from session_core.approvals import PermissionMode
 from session_core.catalog import AmbiguousSession, SessionCatalog, SessionSummary, UnknownSession
-from session_core.events import ImageInput, ToolFinished, ToolStarted, TurnFinished, TurnStarted
+from session_core.events import (
+    ImageInput,
+    ToolFinished,
+    ToolStarted,
+    TurnFinished,
+    TurnStarted,
+    WaitingForSlot,
+)
 from session_core.permission_modes import EffectiveMode, effective_mode
 from session_core.roots import ApprovedRoots, OutsideRoots
 from session_core.runner import TurnRunner
@@ -112,6 +120,9 @@ class ChatPolicy:
     """Who may answer approvals; empty: any allowed user."""
     claude_code: str = ""
     """Which Claude Code runs turns and, when it is not the user's own, why."""
+    max_queued: int = 20
+    """Prompts a chat may have waiting behind its running turn; more are refused."""
+    inbox_days: float = 7.0
 
 
 @dataclass
@@ -119,7 +130,7 @@ class _Job:
     surface: Surface
     sender: Sender
     text: str
-    attachments: Sequence[Attachment]
+    attachments: Sequence[SpooledFile]
     inbound_id: str | None = None
     """The app's id for the message (its row in the inbound ledger)."""
 
@@ -133,6 +144,13 @@ class _ChatLine:
     running: bool = False
     session_id: str | None = None
     approver: ChatApprover | None = None
+    waiting: asyncio.Task[object] | None = None
+    """The turn while it waits for a free Claude process slot (/stop cancels it)."""
+    refusing: bool = False
+    """The queue was full and the chat was told so; reset once it drains."""
+    rebound: int = 0
+    """Binding changes (/new, /resume, /cd) so far: a turn's bookkeeping that sees this
+    move on while it ran leaves the chat's binding alone."""
 
 
 BYPASS_OFF_TEXT = "BATON_ALLOW_BYPASS is off"
@@ -159,6 +177,7 @@ class ChatDispatcher:
         self.policy = policy
         self.redactor = redactor or Redactor()
         self.inbox_dir = inbox_dir
+        self.inbox = Inbox(inbox_dir, keep_days=policy.inbox_days)
         self._lines: dict[ChatKey, _ChatLine] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._holders: dict[str, str] = {}
@@ -196,6 +215,10 @@ class ChatDispatcher:
             log.warning("refused", app=sender.app, user_id=sender.user_id, action=action[:40])
         return allowed
 
+    def has_work(self, chat: ChatKey) -> bool:
+        """A turn runs or prompts wait in ``chat`` (idle chats keep nothing here)."""
+        return chat in self._lines
+
     def is_allowed(self, sender: Sender) -> bool:
         return (sender.app, sender.user_id) in self.policy.allowed_users
 
@@ -220,6 +243,13 @@ class ChatDispatcher:
         if self._closing:
             await surface.send_text("⏹ The bot is shutting down: send this again once it is back.")
             return
+        line = self._lines.get(chat)
+        if line is not None and line.queue.qsize() >= self.policy.max_queued:
+            if not line.refusing:
+                line.refusing = True
+                self._spawn(surface.send_text(queue_full_text(self.policy.max_queued)))
+            log.info("prompt_refused_queue_full", chat=_chat_text(chat))
+            return
         accepted = await self.inbound.accept(
             chat,
             inbound_id,
@@ -233,16 +263,20 @@ class ChatDispatcher:
             return
         if accepted.warning:
             await surface.send_text(accepted.warning)
+        # On disk before it waits: a queued prompt holds paths, not bytes.
+        spooled = [
+            await asyncio.to_thread(self.inbox.spool, a.kind, a.file_name, a.data, a.media_type)
+            for a in attachments
+        ]
         line = self._lines.setdefault(chat, _ChatLine())
+        line.refusing = False  # there was room again: a later overflow is told anew
         ahead = line.queue.qsize() + (1 if line.running else 0)
-        line.queue.put_nowait(_Job(surface, sender, text, attachments, inbound_id))
+        line.queue.put_nowait(_Job(surface, sender, text, spooled, inbound_id))
         if line.worker is None or line.worker.done():
             line.worker = asyncio.create_task(self._work(chat, line), name=f"chat:{chat}")
         if ahead:
-            plural = "s" if ahead > 1 else ""
-            await surface.send_text(
-                f"⏳ Queued: runs after {ahead} earlier message{plural}. /stop interrupts."
-            )
+            # Not awaited: the chat's pacing must not hold up whoever handed us this.
+            self._spawn(surface.send_text(queued_text(ahead)))
 
     async def on_command(
         self, surface: Surface, chat: ChatKey, sender: Sender, name: str, args: str
@@ -305,11 +339,15 @@ class ChatDispatcher:
             if needle in str(d).casefold()
         ][:25]
 
+    def start_housekeeping(self) -> None:
+        """Expired pending choices and old inbox files go, now and daily (until aclose)."""
+        self._spawn(keep_tidy(self.inbox, self.db.pending))
+
     async def finish_turns(self, grace_s: float = 15.0) -> None:
         """Shutting down: stop running turns, let their replies finalize, say what was
         not sent. Pickers and questions stay open until the apps close."""
         self._closing = True
-        for chat, line in self._lines.items():
+        for chat, line in list(self._lines.items()):  # a finishing worker drops its line
             dropped: list[_Job] = []
             while not line.queue.empty():
                 dropped.append(line.queue.get_nowait())
@@ -342,11 +380,16 @@ class ChatDispatcher:
         while not line.queue.empty() and not self._closing:
             job = line.queue.get_nowait()
             line.running = True
+            rebound = line.rebound
             done: tuple[ChatPreferences, TurnFinished] | None = None
+            turn = asyncio.create_task(self._turn(chat, line, job))
             try:
-                done = await self._turn(chat, line, job)
+                done = await turn
             except asyncio.CancelledError:
-                raise
+                worker = asyncio.current_task()
+                if not turn.cancelled() or (worker is not None and worker.cancelling()):
+                    raise
+                log.info("turn_stopped_while_waiting", chat=_chat_text(chat))
             except Exception as exc:
                 log.exception("turn_crashed", chat=_chat_text(chat))
                 with contextlib.suppress(Exception):
@@ -355,6 +398,9 @@ class ChatDispatcher:
                     )
             finally:
                 line.running = False
+                line.waiting = None
+                if line.session_id:
+                    self._holders.pop(line.session_id, None)
                 line.session_id = None
                 line.approver = None
             await self.inbound.finish(chat, job.inbound_id)  # any outcome but a cancel
@@ -362,9 +408,11 @@ class ChatDispatcher:
                 # Bookkeeping runs after the chat is free: a message arriving now is
                 # next in line, not "queued behind" a turn that already answered.
                 try:
-                    await self._after_turn(chat, job.sender, *done)
+                    await self._after_turn(chat, job.sender, *done, rebound=rebound)
                 except Exception:
                     log.exception("after_turn_failed", chat=_chat_text(chat))
+        if line.queue.empty() and self._lines.get(chat) is line:
+            del self._lines[chat]  # an idle chat keeps nothing here
 
     async def _turn(
         self, chat: ChatKey, line: _ChatLine, job: _Job
@@ -431,7 +479,10 @@ class ChatDispatcher:
         )
         async with contextlib.aclosing(events):
             async for event in events:
-                if isinstance(event, TurnStarted):
+                if isinstance(event, WaitingForSlot):
+                    line.waiting = asyncio.current_task()
+                elif isinstance(event, TurnStarted):
+                    line.waiting = None
                     line.session_id = event.session_id
                     await self.inbound.started(chat, job.inbound_id, event.session_id)
                     self._holders[event.session_id] = f"held from {sender.app.capitalize()}"
@@ -456,7 +507,13 @@ class ChatDispatcher:
         return prefs, finished
 
     async def _after_turn(
-        self, chat: ChatKey, sender: Sender, prefs: ChatPreferences, finished: TurnFinished
+        self,
+        chat: ChatKey,
+        sender: Sender,
+        prefs: ChatPreferences,
+        finished: TurnFinished,
+        *,
+        rebound: int = 0,
     ) -> None:
         if not finished.session_id:
             return
@@ -474,6 +531,9 @@ class ChatDispatcher:
             duration_ms=finished.duration_ms,
         )
         await self.db.doors.touch(finished.session_id, sender.app)
+        line = self._lines.get(chat)
+        if line is not None and line.rebound != rebound:
+            return  # the person re-bound the chat during the turn: theirs wins
         changes: dict[str, object] = {"last_seen_session_id": finished.session_id}
         if prefs.force_new:
             changes["force_new"] = False
@@ -544,28 +604,31 @@ class ChatDispatcher:
         self._spawn(surface.deliver_file(f"{name}.txt", data, f"Output of {event.name}"))
 
     async def _with_attachments(
-        self, text: str, attachments: Sequence[Attachment]
+        self, text: str, attachments: Sequence[SpooledFile]
     ) -> tuple[str, list[ImageInput]]:
-        """Images go to the model as image blocks; other files into the inbox, by path."""
+        """Images go to the model as image blocks; other files stay in the inbox, by path."""
         images: list[ImageInput] = []
         notes: list[str] = []
         for item in attachments:
             if item.kind == "image":
                 try:
-                    images.append(ImageInput(item.media_type, item.data))
+                    data = await asyncio.to_thread(item.path.read_bytes)
+                    images.append(ImageInput(item.media_type, data))
                     continue
                 except ValueError:
                     pass  # an odd image type is still delivered, as a file
-            private_dir(self.inbox_dir)
-            name = re.sub(r"[^\w.\-]+", "_", os.path.basename(item.file_name)) or "file"
-            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-            path = self.inbox_dir / f"{stamp}-{name}"
-            await asyncio.to_thread(write_private, path, item.data)
+            path = item.path
             notes.append(f"[The user attached a file, saved at {path} ({item.media_type}).]")
         prompt = "\n".join([text.strip(), *notes]).strip()
         if not prompt and images:
             prompt = "(image attached)"
         return prompt, images
+
+    def _rebind(self, chat: ChatKey) -> None:
+        """A binding change: a turn running in ``chat`` must not write over it."""
+        line = self._lines.get(chat)
+        if line is not None:
+            line.rebound += 1
 
     async def _stop(self, line: _ChatLine) -> None:
         if line.session_id:
@@ -654,6 +717,7 @@ class ChatDispatcher:
         target, key = await self._session_home(
             surface, chat, summary.first_prompt, summary.session_id
         )
+        self._rebind(key)
         await self.db.preferences.update(
             key,
             directory=str(project),
@@ -669,6 +733,7 @@ class ChatDispatcher:
     async def _start_new(self, surface: Surface, chat: ChatKey) -> None:
         prefs = await self.db.preferences.get(chat)
         target, key = await self._session_home(surface, chat, "New session")
+        self._rebind(key)
         await self.db.preferences.update(
             key, directory=str(self._directory(prefs)), pinned_session_id=None, force_new=True
         )
@@ -722,6 +787,7 @@ class ChatDispatcher:
 
     async def _change_directory(self, surface: Surface, chat: ChatKey, target: Path) -> None:
         target = self.roots.check(target)  # typed or picked: the same decision
+        self._rebind(chat)
         await self.db.preferences.update(
             chat, directory=str(target), pinned_session_id=None, force_new=False
         )
@@ -789,13 +855,23 @@ class ChatDispatcher:
 
     async def _cmd_stop(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
         line = self._lines.get(chat)
-        if line is None or not line.running or not line.session_id:
-            await surface.send_text("Nothing is running.")
-            return
         dropped = 0
-        while not line.queue.empty():
+        while line is not None and not line.queue.empty():
             await self.inbound.finish(chat, line.queue.get_nowait().inbound_id)
             dropped += 1
+        if line is not None and line.waiting is not None:
+            line.waiting.cancel()  # nothing reached Claude yet: it leaves the line
+            plural = "s" if dropped != 1 else ""
+            extra = f" and dropped {dropped} queued message{plural}" if dropped else ""
+            await surface.send_text(
+                f"⏹ Stopped the message waiting for a free slot{extra}: nothing was sent to Claude."
+            )
+            return
+        if line is None or not line.running or not line.session_id:
+            plural = "s" if dropped != 1 else ""
+            extra = f"; dropped {dropped} queued message{plural}" if dropped else ""
+            await surface.send_text(f"Nothing is running{extra}.")
+            return
         await self.runner.interrupt(line.session_id)
         extra = (
             f" and dropped {dropped} queued message{'s' if dropped != 1 else ''}" if dropped else ""

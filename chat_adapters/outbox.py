@@ -107,6 +107,11 @@ class Outbox:
         return len(self._pending)
 
     @property
+    def idle(self) -> bool:
+        """Nothing waiting and nothing running."""
+        return not self._pending and self._running is None
+
+    @property
     def blocked_until(self) -> float:
         """Clock time before which a rate limit holds every operation back."""
         return self._blocked_until

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     idle_timeout_s: float = Field(default=600.0, gt=0, alias="BATON_IDLE_TIMEOUT_S")
     max_live_clients: int = Field(default=4, ge=1, alias="BATON_MAX_LIVE_CLIENTS")
     audit_days: int = Field(default=90, ge=1, alias="BATON_AUDIT_DAYS")
+    max_queued: int = Field(default=20, ge=1, alias="BATON_MAX_QUEUED")
+    inbox_days: float = Field(default=7.0, gt=0, alias="BATON_INBOX_DAYS")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="BATON_LOG_LEVEL"
     )

@@ -40,6 +40,7 @@ from session_core.events import (
     TurnEvent,
     TurnFinished,
     TurnStarted,
+    WaitingForSlot,
 )
 
 log = structlog.get_logger(__name__)
@@ -77,6 +78,15 @@ class DeliveryStats:
     @property
     def delivered_ratio(self) -> float:
         return 1.0 if self.produced_bytes == 0 else self.delivered_bytes / self.produced_bytes
+
+
+def waiting_text(event: WaitingForSlot) -> str:
+    """Why nothing happens yet: every Claude process slot runs a turn."""
+    where = f"{event.ahead} ahead" if event.ahead else "next in line"
+    return (
+        f"⏳ All {event.limit} Claude process slots are busy: waiting for a free slot "
+        f"({where}). It starts on its own."
+    )
 
 
 def outcome_line(finished: TurnFinished) -> str:
@@ -172,7 +182,9 @@ class StreamingReply:
             if isinstance(event, TurnFinished):
                 log.warning("turn_finished_twice", session_id=event.session_id)
             return
-        if isinstance(event, TurnStarted):
+        if isinstance(event, WaitingForSlot):
+            await self.surface.send_text(waiting_text(event))
+        elif isinstance(event, TurnStarted):
             self._session_id = event.session_id
         elif isinstance(event, TextDelta):
             if event.text:

@@ -2,8 +2,10 @@
 
 A CLI process costs ~0.35 s to start and ~200 MB to keep, so the pool keeps one per
 recently active session, closes it after ``idle_timeout_s`` without a turn, and never
-keeps more than ``max_live`` processes: when full, the least recently used idle one
-goes first. A client is either idle in the pool or out with exactly one turn.
+has more than ``max_live`` processes, running or idle: a new one first closes the least
+recently used idle one, and when every slot runs a turn it waits in line (first come,
+first served) for :meth:`ClientPool.reserve`. A client is either idle in the pool or out
+with exactly one turn.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
@@ -44,12 +46,54 @@ class ClientPool(Generic[C]):
         self._clock = clock
         self._idle: OrderedDict[str, tuple[C, float]] = OrderedDict()  # LRU first
         self._busy: dict[int, C] = {}
+        self._reserved = 0
+        self._waiters: deque[object] = deque()
+        self._changed = asyncio.Condition()
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
 
     @property
     def live(self) -> int:
-        return len(self._idle) + len(self._busy)
+        """Processes running a turn, idle, or about to start (slots taken)."""
+        return len(self._idle) + len(self._busy) + self._reserved
+
+    def ahead_of(self, key: str | None) -> int | None:
+        """How many turns a new one for ``key`` would wait behind for a slot; None if
+        it would not wait (its idle client is reused, or there is room)."""
+        if key is not None and key in self._idle:
+            return None
+        if not self._waiters and (self.live < self.max_live or self._idle):
+            return None
+        return len(self._waiters)
+
+    async def reserve(self) -> None:
+        """Take a slot for a new process: close the least recently used idle client if
+        that makes room, else wait in line until a turn gives one back. The slot
+        counts until :meth:`mark_busy` (or :meth:`unreserve`)."""
+        me = object()
+        self._waiters.append(me)
+        try:
+            async with self._changed:
+                await self._changed.wait_for(
+                    lambda: (
+                        self._waiters[0] is me and (self.live < self.max_live or bool(self._idle))
+                    )
+                )
+                self._waiters.popleft()
+                self._reserved += 1
+                self._changed.notify_all()
+        except BaseException:
+            if me in self._waiters:
+                self._waiters.remove(me)
+                await self._notify()
+            raise
+        if self.live > self.max_live:
+            await self.make_room(reserved=True)
+
+    async def unreserve(self) -> None:
+        """Give back a slot from :meth:`reserve` that never became a process."""
+        self._reserved = max(0, self._reserved - 1)
+        await self._notify()
 
     def idle_keys(self) -> list[str]:
         """Session ids with an idle live client, least recently used first."""
@@ -64,15 +108,19 @@ class ClientPool(Generic[C]):
         self._busy[id(client)] = client
         return client
 
-    async def make_room(self) -> None:
-        """Close least recently used idle clients until one more fits under the cap."""
-        while self._idle and self.live >= self.max_live:
+    async def make_room(self, *, reserved: bool = False) -> None:
+        """Close least recently used idle clients until one more fits under the cap
+        (``reserved``: until the slot already taken fits)."""
+        limit = self.max_live + (1 if reserved else 0)
+        while self._idle and self.live >= limit:
             key, (client, _) = self._idle.popitem(last=False)
             log.info("client_evicted", session_id=key, reason="cap", max_live=self.max_live)
             await _close_quietly(client)
 
     def mark_busy(self, client: C) -> None:
-        """Count a freshly connected client (out with its first turn)."""
+        """Count a freshly connected client (out with its first turn) in the slot
+        :meth:`reserve` took for it."""
+        self._reserved = max(0, self._reserved - 1)
         self._busy[id(client)] = client
 
     async def give_back(self, key: str, client: C) -> None:
@@ -90,11 +138,13 @@ class ClientPool(Generic[C]):
             log.info("client_evicted", session_id=old_key, reason="cap", max_live=self.max_live)
             await _close_quietly(old)
         self._ensure_reaper()
+        await self._notify()
 
     async def discard(self, client: C) -> None:
         """Drop a client that is out (broken, or its session moved on) and close it."""
         self._busy.pop(id(client), None)
         await _close_quietly(client)
+        await self._notify()
 
     async def aclose(self) -> None:
         self._closed = True
@@ -116,6 +166,11 @@ class ClientPool(Generic[C]):
             log.info("client_evicted", session_id=key, reason="idle")
             await _close_quietly(client)
         return len(expired)
+
+    async def _notify(self) -> None:
+        """A slot may have come free: the first in line looks again."""
+        async with self._changed:
+            self._changed.notify_all()
 
     def _ensure_reaper(self) -> None:
         if self._reaper is None or self._reaper.done():

@@ -1,7 +1,9 @@
 """Typed turn events: the whole vocabulary between session_core and the adapters.
 
 Every turn yields exactly one ``TurnStarted`` first and exactly one ``TurnFinished``
-last; everything in between is deltas, tool lines and approval requests. Values are
+last; everything in between is deltas, tool lines and approval requests. Only
+``WaitingForSlot`` may come before ``TurnStarted``: the turn waits for a free Claude
+process slot, and the person should know why nothing happens yet. Values are
 frozen so an adapter can keep, compare and replay them safely.
 """
 
@@ -99,4 +101,16 @@ class TurnFinished:
         return self.outcome == "success"
 
 
-TurnEvent: TypeAlias = TurnStarted | TextDelta | ToolStarted | ToolFinished | TurnFinished
+@dataclass(frozen=True, slots=True)
+class WaitingForSlot:
+    """Every Claude process slot (``limit``) runs a turn; this one waits, ``ahead``
+    others before it."""
+
+    ahead: int
+    limit: int
+    type: Literal["waiting_for_slot"] = "waiting_for_slot"
+
+
+TurnEvent: TypeAlias = (
+    WaitingForSlot | TurnStarted | TextDelta | ToolStarted | ToolFinished | TurnFinished
+)

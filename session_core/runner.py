@@ -42,6 +42,7 @@ from session_core.events import (
     TurnEvent,
     TurnFinished,
     TurnStarted,
+    WaitingForSlot,
 )
 from session_core.history import append_history_entry
 from session_core.permission_modes import effective_mode
@@ -266,6 +267,9 @@ class TurnRunner:
             if self._claims is not None and target.session_id is not None and not fork:
                 # Other processes (a second bot, `baton ask`) wait their turn too.
                 await stack.enter_async_context(self._claims.claim(target.session_id, str(user_id)))
+            ahead = self._pool.ahead_of(None if fresh else target.session_id)
+            if ahead is not None:
+                yield WaitingForSlot(ahead=ahead, limit=self._pool.max_live)
             try:
                 opened = await self._open(
                     target,
@@ -484,8 +488,12 @@ class TurnRunner:
         )
 
     async def _connect(self, options: TurnOptions) -> ClaudeConnection:
-        await self._pool.make_room()
-        connection = ClaudeConnection(options)
+        await self._pool.reserve()  # in line for a slot when every one runs a turn
+        try:
+            connection = ClaudeConnection(options)
+        except BaseException:
+            await self._pool.unreserve()
+            raise
         self._pool.mark_busy(connection)
         try:
             await connection.connect()

@@ -39,6 +39,7 @@ from chat_adapters.discord.surface import DiscordSurface, MessageChannel
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
 from chat_adapters.press_gate import Press
 from chat_adapters.recovery import recover_prompts
+from chat_adapters.unusable import unusable_text
 from storage import InboundPrompt
 from storage.preferences import ChatKey
 
@@ -272,7 +273,8 @@ class DiscordBot:
         if not (waiting or addressed_to_bot(message, bot_id)):
             return
         text = self._without_bot_mention(message.content)
-        if not text.strip() and not message.attachments:
+        unusable = "sticker" if message.stickers else "poll" if message.poll else None
+        if not text.strip() and not message.attachments and unusable is None:
             return  # without the message-content intent, text arrives empty
         channel = message.channel
         sender, chat = sender_of(message.author), chat_of(channel)
@@ -281,8 +283,11 @@ class DiscordBot:
             return
         if self.client.router.answer_typed(channel.id, text):
             return
-        attachments, skipped = await self._download(message.attachments)
         surface = self._surface(channel, message.author.id)
+        if unusable is not None and not text.strip() and not message.attachments:
+            await surface.send_text(unusable_text(unusable))
+            return
+        attachments, skipped = await self._download(message.attachments)
         if skipped:
             await surface.send_text("⚠️ Skipped: " + ", ".join(skipped))
         if text.strip() or attachments:

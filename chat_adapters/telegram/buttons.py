@@ -23,6 +23,7 @@ from typing import Any
 
 import structlog
 
+from chat_adapters.recent_keys import RecentKeys
 from storage.pending import PendingChoices
 
 log = structlog.get_logger(__name__)
@@ -32,6 +33,8 @@ KEY_SEPARATOR = ":"
 EXPIRED = "This button has expired."
 EXPIRED_AFTER_RESTART = "This question expired: the bot restarted after asking it."
 WITHDRAWN = "This question is no longer waiting for an answer."
+MAX_WITHDRAWN = 4096
+"""Withdrawn keys remembered; an older one pressed is answered as simply expired."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ class Buttons:
         self._pending = pending
         self._gate = gate
         self._routes: dict[str, _Route] = {}
-        self._withdrawn: set[str] = set()
+        self._withdrawn = RecentKeys(MAX_WITHDRAWN)
 
     def __len__(self) -> int:
         return len(self._routes)

@@ -292,6 +292,12 @@ class TelegramSurface:
             await self.remove_keyboard(message.message_id)
 
     @property
+    def idle(self) -> bool:
+        """Nothing in flight here: no open question, typing indicator or background edit."""
+        typing = self._typing_task is not None and not self._typing_task.done()
+        return not (self._prompts or self._background or self._typing_holders or typing)
+
+    @property
     def waiting_for_text(self) -> bool:
         return any(p.prompt.allows_free_text and not p.answered for p in self._prompts)
 

@@ -5,7 +5,10 @@ one refusal per run (not one per message) and nothing of theirs reaches Claude. 
 groups the bot listens only to commands, mentions of it and replies to it. Messages of
 one chat (or topic) are handled in the order they arrived, even though PTB runs
 updates concurrently: that concurrency is for button presses and ``/stop``, which must
-never wait behind a chat's queue.
+never wait behind a chat's queue. The ordering happens in the background
+(:class:`~chat_adapters.chat_queues.OrderedIntake`): a handler returns at once, so one
+flooding chat never fills PTB's update slots, and commands have a lane of their own,
+never behind the chat's prompts.
 """
 
 from __future__ import annotations
@@ -21,13 +24,16 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from chat_adapters.chat_queues import OrderedIntake
 from chat_adapters.commands import parse_command
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
-from chat_adapters.outbox import Outbox
+from chat_adapters.recent_keys import RecentKeys
 from chat_adapters.surface import truncate_to
 from chat_adapters.telegram.buttons import Buttons
-from chat_adapters.telegram.surface import TelegramSurface, call_api, outbox_for
+from chat_adapters.telegram.chat_objects import ChatObjects
+from chat_adapters.telegram.surface import TelegramSurface, call_api
 from chat_adapters.text_split import utf16_length
+from chat_adapters.unusable import unusable_text
 from storage import ChatKey
 
 log = structlog.get_logger(__name__)
@@ -37,6 +43,8 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 UNORDERED_COMMANDS = frozenset({"stop"})
 """Commands that must not wait behind the chat's earlier messages."""
 CLOSE_TIMEOUT_S = 5.0
+MAX_REMEMBERED = 1024
+"""Refused people remembered (so each is told once); older ones may be told again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,24 +69,18 @@ class UpdateRouter:
         self.dispatcher = dispatcher
         self.bot = bot
         self.buttons = buttons
-        self._surfaces: dict[tuple[int, int | None], TelegramSurface] = {}
-        self._outboxes: dict[int, Outbox] = {}
-        self._order: dict[tuple[int, int | None], asyncio.Lock] = {}
-        self._refused: set[str] = set()
+        self.chats = ChatObjects(bot, buttons, in_use=self._in_use)
+        self._intake = OrderedIntake("telegram")
+        self._refused = RecentKeys(MAX_REMEMBERED)
         self._background: set[asyncio.Task[None]] = set()
 
     def surface(self, chat_id: int, thread_id: int | None = None) -> TelegramSurface:
-        key = (chat_id, thread_id)
-        surface = self._surfaces.get(key)
-        if surface is None:
-            outbox = self._outboxes.get(chat_id)
-            if outbox is None:
-                outbox = self._outboxes[chat_id] = outbox_for(chat_id)
-            surface = TelegramSurface(
-                self.bot, chat_id, thread_id=thread_id, outbox=outbox, buttons=self.buttons
-            )
-            self._surfaces[key] = surface
-        return surface
+        """The chat's surface; only for authorized senders (see ChatObjects)."""
+        return self.chats.surface(chat_id, thread_id)
+
+    def _in_use(self, key: tuple[int, int | None]) -> bool:
+        chat_id, thread_id = key
+        return self.dispatcher.has_work(ChatKey.of("telegram", chat_id, thread_id))
 
     async def handle(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """PTB's entry point for every update."""
@@ -91,14 +93,8 @@ class UpdateRouter:
 
     async def aclose(self) -> None:
         """Stop typing indicators and deliver what the outboxes hold (bounded)."""
-        surfaces = list(self._surfaces.values())
-        await asyncio.gather(*(s.aclose() for s in surfaces), return_exceptions=True)
-        closing = [outbox.aclose() for outbox in self._outboxes.values()]
-        try:
-            async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await asyncio.gather(*closing, return_exceptions=True)
-        except TimeoutError:
-            log.warning("telegram_outboxes_not_drained", timeout_s=CLOSE_TIMEOUT_S)
+        await self._intake.aclose(CLOSE_TIMEOUT_S)
+        await self.chats.aclose(CLOSE_TIMEOUT_S)
 
     # -- messages ---------------------------------------------------------------------
 
@@ -109,10 +105,10 @@ class UpdateRouter:
         if incoming.command is not None and incoming.command[0] in UNORDERED_COMMANDS:
             await self._deliver(incoming)
             return
-        key = (message.chat.id, _topic(message))
-        lock = self._order.setdefault(key, asyncio.Lock())
-        async with lock:
-            await self._deliver(incoming)
+        lane = "message" if incoming.command is None or incoming.command[0] == "ask" else "command"
+        self._intake.submit(
+            (message.chat.id, _topic(message), lane), lambda: self._deliver(incoming)
+        )
 
     def _incoming(self, message: Message) -> _Incoming | None:
         user = message.from_user
@@ -132,15 +128,19 @@ class UpdateRouter:
 
     async def _deliver(self, incoming: _Incoming) -> None:
         message, chat, sender = incoming.message, incoming.chat, incoming.sender
-        surface = self.surface(message.chat.id, _topic(message))
         action = _action(incoming)
         if not await self.dispatcher.authorize(sender, chat, action):
-            await self._refuse(surface, sender)
+            await self._refuse(message, sender)
             return
+        surface = self.surface(message.chat.id, _topic(message))
         surface.saw(message.message_id)
         if incoming.command is not None:
             name, args = incoming.command
             await self.dispatcher.on_command(surface, chat, sender, name, args)
+            return
+        unusable = _unusable_kind(message)
+        if unusable is not None:
+            await surface.send_text(unusable_text(unusable))
             return
         has_media = bool(message.photo or message.document)
         if not has_media and surface.answer_typed(incoming.text):
@@ -161,12 +161,18 @@ class UpdateRouter:
             surface, chat, sender, incoming.text, attachments, str(message.message_id)
         )
 
-    async def _refuse(self, surface: TelegramSurface, sender: Sender) -> None:
+    async def _refuse(self, message: Message, sender: Sender) -> None:
+        """Once per person, sent directly: nothing per chat is kept for strangers."""
         if sender.user_id in self._refused:
             return
         self._refused.add(sender.user_id)
+        text = self.dispatcher.refusal_text
         with contextlib.suppress(TelegramError):
-            await surface.send_text(self.dispatcher.refusal_text)
+            await call_api(
+                lambda: self.bot.send_message(
+                    message.chat.id, text, message_thread_id=_topic(message)
+                )
+            )
 
     def _addressed(self, message: Message, text: str, entities: tuple[MessageEntity, ...]) -> bool:
         """In a group: a mention of the bot, or a reply to one of its messages."""
@@ -261,9 +267,23 @@ def _sender(user: User) -> Sender:
     return Sender("telegram", str(user.id), user.full_name, mention)
 
 
+_UNUSABLE = (
+    "voice", "audio", "video", "video_note", "animation", "sticker", "venue", "location",
+    "contact", "poll", "dice", "game", "story",
+)  # fmt: skip
+
+
+def _unusable_kind(message: Message) -> str | None:
+    """What the message carries that the bot cannot use (None: text, photo, file)."""
+    return next((kind for kind in _UNUSABLE if getattr(message, kind, None)), None)
+
+
 def _action(incoming: _Incoming) -> str:
     if incoming.command is not None:
         return f"/{incoming.command[0]}"
+    unusable = _unusable_kind(incoming.message)
+    if unusable is not None:
+        return unusable
     if incoming.message.photo:
         return "photo"
     if incoming.message.document:

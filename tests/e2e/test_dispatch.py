@@ -119,7 +119,7 @@ async def test_new_then_burst_runs_in_order_and_acknowledges(
     await dispatcher.on_text(surface, CHAT, ALICE, "SLOW:4 first")
     for word in ("second", "third"):
         await dispatcher.on_text(surface, CHAT, ALICE, word)
-    assert seen(surface).count("Queued") == 2
+    await until(lambda: seen(surface).count("Queued") == 2, "both acknowledged")
     await until(shows(surface, "to: third"), "all three answered")
     transcript = seen(surface)
     assert transcript.index("to: second") < transcript.index("to: third")

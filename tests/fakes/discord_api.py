@@ -381,8 +381,10 @@ class FakeDiscord:
         content: str,
         *,
         attachments: Mapping[str, bytes] | None = None,
+        stickers: Sequence[int] = (),
     ) -> SentMessage:
-        """A member posts ``content`` (and files) in a channel or thread: MESSAGE_CREATE,
+        """A member posts ``content`` (and files, and ``stickers`` by id) in a channel or
+        thread: MESSAGE_CREATE,
         whose text reaches the bot only with the message-content intent (or when it
         mentions the bot). Stored even when no bot is connected, like real history."""
         world = self.world
@@ -396,9 +398,10 @@ class FakeDiscord:
             Upload(index, filename, "application/octet-stream", data)
             for index, (filename, data) in enumerate((attachments or {}).items())
         ]
-        message = world.create_message(
-            channel, author_id=user.id, body={"content": content}, uploads=uploads
-        )
+        body: Json = {"content": content}
+        if stickers:
+            body["sticker_ids"] = [str(s) for s in stickers]
+        message = world.create_message(channel, author_id=user.id, body=body, uploads=uploads)
         await asyncio.sleep(0)
         return world.snapshot(message)
 

@@ -228,6 +228,7 @@ class MessageRec:
     webhook_id: int | None = None
     reference: Json | None = None
     thread_id: int | None = None
+    sticker_items: list[Json] = field(default_factory=list)
 
     @property
     def ephemeral(self) -> bool:
@@ -511,6 +512,7 @@ class DiscordWorld:
             "mention_roles": [],
             "attachments": [self.attachment_payload(a) for a in message.attachments],
             "embeds": copy.deepcopy(message.embeds),
+            "sticker_items": copy.deepcopy(message.sticker_items),
             "reactions": [
                 {
                     "count": 1,
@@ -650,6 +652,10 @@ class DiscordWorld:
             interaction_meta=interaction_meta,
             webhook_id=self.application_id if webhook else None,
             reference=dict(reference) if reference else None,
+            sticker_items=[
+                {"id": str(sticker), "name": f"sticker {sticker}", "format_type": 1}
+                for sticker in body.get("sticker_ids") or []
+            ],
         )
         message.attachments = self._attachments(body, uploads, [])
         self.messages[message.id] = message

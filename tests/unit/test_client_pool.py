@@ -119,3 +119,57 @@ def test_bad_limits_are_refused() -> None:
         ClientPool[Client](idle_timeout_s=1, max_live=0)
     with pytest.raises(ValueError, match="idle_timeout_s"):
         ClientPool[Client](idle_timeout_s=0, max_live=1)
+
+
+async def test_over_the_cap_new_processes_wait_in_line_for_a_slot() -> None:
+    """Running clients count too: with every slot running a turn, a new one waits, first
+    come first served, and takes the slot of the first client given back (closing it)."""
+    pool: ClientPool[Client] = ClientPool(idle_timeout_s=60, max_live=1)
+    await pool.reserve()
+    running = Client("running")
+    pool.mark_busy(running)
+    assert pool.ahead_of("other") == 0 and pool.ahead_of(None) == 0
+    order: list[str] = []
+
+    async def start(name: str) -> None:
+        await pool.reserve()
+        order.append(name)
+
+    first = asyncio.create_task(start("first"))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(start("second"))
+    await asyncio.sleep(0.01)
+    assert pool.ahead_of(None) == 2 and order == []
+    await pool.give_back("running", running)
+    await asyncio.wait_for(first, 1)
+    assert running.closed, "the idle client made room"
+    assert order == ["first"] and pool.live == 1 and not second.done()
+    await pool.unreserve()  # "first" never started a process
+    await asyncio.wait_for(second, 1)
+    assert order == ["first", "second"] and pool.live == 1
+    await pool.aclose()
+
+
+async def test_a_waiter_that_gives_up_leaves_the_line() -> None:
+    pool: ClientPool[Client] = ClientPool(idle_timeout_s=60, max_live=1)
+    await pool.reserve()
+    waiting = asyncio.create_task(pool.reserve())
+    await asyncio.sleep(0.01)
+    assert pool.ahead_of(None) == 1
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert pool.ahead_of(None) == 0
+    await pool.unreserve()
+    assert pool.ahead_of(None) is None and pool.live == 0
+    await pool.aclose()
+
+
+async def test_a_session_with_an_idle_client_never_waits() -> None:
+    pool: ClientPool[Client] = ClientPool(idle_timeout_s=60, max_live=1)
+    client = Client("a")
+    await pool.reserve()
+    pool.mark_busy(client)
+    await pool.give_back("a", client)
+    assert pool.ahead_of("a") is None
+    assert pool.ahead_of("b") is None, "an idle client can be closed to make room"
+    await pool.aclose()

@@ -62,3 +62,19 @@ async def test_without_the_message_content_intent_commands_and_mentions_work(
         finally:
             await baton.stop()
         assert dc.violations == []
+
+
+async def test_a_sticker_only_message_is_answered_with_what_the_bot_takes(
+    dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic
+) -> None:
+    """Issue 10, finding 7: silence would look like a lost message."""
+    channel = dc.channel_id()
+    await dc.send_user_message(channel, dc.user_id("alice"), "", stickers=[777])
+    said = await dc.wait_for_message(
+        channel,
+        predicate=lambda m: m.author_id == dc.bot_user_id and "Stickers" in m.content,
+        timeout=WAIT_S,
+    )
+    assert "nothing was sent to Claude" in said.content
+    assert "text, photos and files" in said.content
+    assert fake_api.prompts() == []

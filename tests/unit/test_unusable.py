@@ -1,0 +1,17 @@
+"""Answers to messages the bot cannot use (issue 10, finding 7)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat_adapters.unusable import TAKES, unusable_text
+
+
+@pytest.mark.parametrize("kind", ["voice", "sticker", "poll", "location", "something-new"])
+def test_every_kind_is_answered_with_what_the_bot_takes(kind: str) -> None:
+    text = unusable_text(kind)
+    assert TAKES in text and "nothing was sent to Claude" in text
+
+
+def test_voice_notes_are_not_supported_yet() -> None:
+    assert "Voice notes are not supported yet" in unusable_text("voice")
