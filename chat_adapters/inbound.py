@@ -40,6 +40,9 @@ class InboundLedger:
         self._replaying: set[tuple[ChatKey, str]] = set()
         self._recovered: set[tuple[ChatKey, str]] = set()
         self._warned: set[ChatKey] = set()
+        self._unrecorded: set[tuple[ChatKey, str]] = set()
+        """Prompts whose row could not be written: nothing to update, so no write (and no
+        busy-timeout wait on a locked database) is spent on them."""
 
     async def accept(
         self,
@@ -71,6 +74,7 @@ class InboundLedger:
             )
         except sqlite3.Error as exc:
             log.warning("inbound_not_recorded", chat=_text(chat), error=str(exc))
+            self._unrecorded.add(key)
             warning = None
             if chat not in self._warned:
                 self._warned.add(chat)
@@ -84,12 +88,16 @@ class InboundLedger:
         return Accepted(run=added, durable=added)
 
     async def started(self, chat: ChatKey, message_id: str | None, session_id: str) -> None:
-        if message_id is not None:
+        if message_id is not None and (chat, message_id) not in self._unrecorded:
             await self._quietly(self.store.started(chat, message_id, session_id))
 
     async def finish(self, chat: ChatKey, message_id: str | None) -> None:
-        if message_id is not None:
-            await self._quietly(self.store.finish(chat, message_id))
+        if message_id is None:
+            return
+        if (chat, message_id) in self._unrecorded:
+            self._unrecorded.discard((chat, message_id))
+            return
+        await self._quietly(self.store.finish(chat, message_id))
 
     async def interrupted(self, app: str) -> list[InboundPrompt]:
         """Open prompts of ``app`` from before this process started, each handed out once."""
