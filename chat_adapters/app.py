@@ -19,6 +19,7 @@ from chat_adapters.logs import configure_logging
 from chat_adapters.redaction import Redactor
 from chat_adapters.settings import AppName, Settings, split_environment
 from chat_adapters.single_instance import token_locks
+from chat_adapters.voice import VoicePrompts, voice_from
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome
 from session_core.history import HistoryIndex
@@ -107,7 +108,7 @@ def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
 AppRunner = Callable[[ChatDispatcher, asyncio.Event], Awaitable[None]]
 
 
-def _app_runner(app: AppName, settings: Settings) -> AppRunner:
+def _app_runner(app: AppName, settings: Settings, voice: VoicePrompts) -> AppRunner:
     """Import an app only when it is configured, so one broken app never stops the other."""
     if app == "telegram":
         from chat_adapters.telegram.bot import TelegramConfig, run_telegram
@@ -116,6 +117,7 @@ def _app_runner(app: AppName, settings: Settings) -> AppRunner:
         telegram = TelegramConfig(
             token=settings.telegram_bot_token.get_secret_value(),
             api_url=settings.telegram_api_url.rstrip("/"),
+            voice=voice,
         )
         return lambda dispatcher, stopping: run_telegram(dispatcher, telegram, stopping)
     from chat_adapters.discord.bot import DiscordConfig, run_discord
@@ -126,6 +128,7 @@ def _app_runner(app: AppName, settings: Settings) -> AppRunner:
         api_url=settings.discord_api_url.rstrip("/"),
         gateway_url=settings.discord_gateway_url,
         guild_id=settings.discord_guild_id,
+        voice=voice,
     )
     return lambda dispatcher, stopping: run_discord(dispatcher, discord, stopping)
 
@@ -150,6 +153,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
     dispatcher = build_dispatcher(core, database)
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
     apps_stopping = asyncio.Event()
+    voice = voice_from(settings)
 
     async def shut_down_in_order() -> None:
         # Running turns finish their replies while the apps can still deliver them.
@@ -163,7 +167,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
         async with asyncio.TaskGroup() as group:
             group.create_task(shut_down_in_order(), name="shutdown")
             for app in apps:
-                runner = _app_runner(app, settings)
+                runner = _app_runner(app, settings, voice)
                 group.create_task(_supervise(app, runner, dispatcher, apps_stopping), name=app)
     finally:
         await dispatcher.aclose()

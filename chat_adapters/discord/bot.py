@@ -34,7 +34,9 @@ from discord import app_commands
 from chat_adapters.commands import CommandSpec, Completion, commands_for
 from chat_adapters.discord.client import BatonClient, use_endpoints
 from chat_adapters.discord.surface import DiscordSurface, MessageChannel
+from chat_adapters.discord.voice_clips import audio_clip, split_audio
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
+from chat_adapters.voice import VoicePrompts
 from storage.preferences import ChatKey
 
 log = structlog.get_logger(__name__)
@@ -58,6 +60,8 @@ class DiscordConfig:
     api_url: str = "https://discord.com/api"
     gateway_url: str = "wss://gateway.discord.gg"
     guild_id: int | None = None
+    voice: VoicePrompts = field(default_factory=lambda: VoicePrompts(None), repr=False)
+    """Turns voice messages and audio into prompts (or says how to enable it)."""
 
 
 def sender_of(user: discord.User | discord.Member) -> Sender:
@@ -238,12 +242,29 @@ class DiscordBot:
             return
         if self.client.router.answer_typed(channel.id, text):
             return
-        attachments, skipped = await self._download(message.attachments)
+        audio, others = split_audio(message.attachments)
+        attachments, skipped = await self._download(others)
         surface = self._surface(channel, message.author.id)
         if skipped:
             await surface.send_text("⚠️ Skipped: " + ", ".join(skipped))
+        if audio:
+            spoken = await self._transcribe(surface, chat, audio, text)
+            if spoken is None:
+                return
+            text = spoken
         if text.strip() or attachments:
             await self.dispatcher.on_text(surface, chat, sender, text, attachments)
+
+    async def _transcribe(
+        self, surface: DiscordSurface, chat: ChatKey, audio: Sequence[discord.Attachment], text: str
+    ) -> str | None:
+        try:
+            clips = [audio_clip(item) for item in audio]
+            return await self.config.voice.prompt(surface, chat, clips, text)
+        except discord.HTTPException as exc:
+            log.warning("discord.audio_failed", error=repr(exc))
+            await surface.send_text("⚠️ Could not download your audio; please send it again.")
+            return None
 
     def _without_bot_mention(self, content: str) -> str:
         user = self.client.user

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from chat_adapters.dispatch import ChatDispatcher
 from chat_adapters.telegram.buttons import Buttons
 from chat_adapters.telegram.surface import call_api
 from chat_adapters.telegram.updates import UpdateRouter
+from chat_adapters.voice import VoicePrompts
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +47,8 @@ class TelegramConfig:
     """The Bot API root (a local Bot API server, or a test double)."""
     poll_timeout_s: float = 10.0
     """Long-poll length of ``getUpdates``."""
+    voice: VoicePrompts = field(default_factory=lambda: VoicePrompts(None))
+    """Turns voice notes into prompts (or says how to enable it)."""
 
     def __repr__(self) -> str:  # never print the token
         return f"TelegramConfig(api_url={self.api_url!r}, poll_timeout_s={self.poll_timeout_s})"
@@ -78,7 +81,7 @@ async def run_telegram(
     # PTB itself reads RetryAfter.retry_after while building the error; we convert it.
     warnings.filterwarnings("ignore", ".*retry_after.*", PTBDeprecationWarning)
     app = build_application(config)
-    router = UpdateRouter(dispatcher, app.bot, Buttons(dispatcher.db.pending))
+    router = UpdateRouter(dispatcher, app.bot, Buttons(dispatcher.db.pending), voice=config.voice)
     app.add_handler(TypeHandler(Update, router.handle))
     app.add_error_handler(_log_error)
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import mimetypes
 from dataclasses import dataclass
 
@@ -27,7 +28,9 @@ from chat_adapters.outbox import Outbox
 from chat_adapters.surface import truncate_to
 from chat_adapters.telegram.buttons import Buttons
 from chat_adapters.telegram.surface import TelegramSurface, call_api, outbox_for
+from chat_adapters.telegram.voice_clips import audio_clips, has_audio
 from chat_adapters.text_split import utf16_length
+from chat_adapters.voice import VoicePrompts
 from storage import ChatKey
 
 log = structlog.get_logger(__name__)
@@ -37,6 +40,7 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 UNORDERED_COMMANDS = frozenset({"stop"})
 """Commands that must not wait behind the chat's earlier messages."""
 CLOSE_TIMEOUT_S = 5.0
+SEND_AGAIN = "Nothing was sent to Claude; please send it again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +61,15 @@ class AttachmentError(Exception):
 class UpdateRouter:
     """Routes one bot's updates; keeps a surface per chat/topic and an outbox per chat."""
 
-    def __init__(self, dispatcher: ChatDispatcher, bot: Bot, buttons: Buttons) -> None:
+    def __init__(
+        self,
+        dispatcher: ChatDispatcher,
+        bot: Bot,
+        buttons: Buttons,
+        voice: VoicePrompts | None = None,
+    ) -> None:
         self.dispatcher = dispatcher
+        self.voice = voice or VoicePrompts(None)
         self.bot = bot
         self.buttons = buttons
         self._surfaces: dict[tuple[int, int | None], TelegramSurface] = {}
@@ -142,7 +153,19 @@ class UpdateRouter:
             name, args = incoming.command
             await self.dispatcher.on_command(surface, chat, sender, name, args)
             return
-        has_media = bool(message.photo or message.document)
+        if has_audio(message):
+            clips = audio_clips(message, self._download)
+            try:
+                spoken = await self.voice.prompt(surface, chat, clips, incoming.text)
+            except AttachmentError as exc:
+                await surface.send_text(
+                    f"⚠️ {exc} Nothing was sent to Claude; please send it again."
+                )
+                return
+            if spoken is None:
+                return
+            incoming = dataclasses.replace(incoming, text=spoken)
+        has_media = bool(message.photo or message.document or has_audio(message))
         if not has_media and surface.answer_typed(incoming.text):
             return
         try:
@@ -263,6 +286,8 @@ def _action(incoming: _Incoming) -> str:
         return "photo"
     if incoming.message.document:
         return "document"
+    if has_audio(incoming.message):
+        return "voice"
     return "text"
 
 
