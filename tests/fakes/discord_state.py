@@ -90,6 +90,8 @@ class Upload:
     filename: str
     content_type: str
     data: bytes
+    duration_secs: float | None = None
+    """Voice messages only: their length, as Discord reports it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,7 @@ class Attachment:
     content_type: str
     data: bytes
     description: str | None = None
+    duration_secs: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,6 +494,9 @@ class DiscordWorld:
         }
         if attachment.description is not None:
             payload["description"] = attachment.description
+        if attachment.duration_secs is not None:  # a voice message
+            payload["duration_secs"] = attachment.duration_secs
+            payload["waveform"] = "AAAAAAAAAAAA"
         return payload
 
     def message_payload(self, message: MessageRec) -> Json:
@@ -606,6 +612,7 @@ class DiscordWorld:
                 content_type=upload.content_type,
                 data=upload.data,
                 description=entry.get("description"),
+                duration_secs=upload.duration_secs,
             )
             self.attachments[attachment.id] = attachment
             result.append(attachment)
