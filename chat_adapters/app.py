@@ -118,6 +118,7 @@ def _app_runner(app: AppName, settings: Settings, voice: VoicePrompts) -> AppRun
             token=settings.telegram_bot_token.get_secret_value(),
             api_url=settings.telegram_api_url.rstrip("/"),
             voice=voice,
+            notify_after_s=settings.notify_after_s,
         )
         return lambda dispatcher, stopping: run_telegram(dispatcher, telegram, stopping)
     from chat_adapters.discord.bot import DiscordConfig, run_discord
@@ -129,6 +130,7 @@ def _app_runner(app: AppName, settings: Settings, voice: VoicePrompts) -> AppRun
         gateway_url=settings.discord_gateway_url,
         guild_id=settings.discord_guild_id,
         voice=voice,
+        notify_after_s=settings.notify_after_s,
     )
     return lambda dispatcher, stopping: run_discord(dispatcher, discord, stopping)
 

@@ -62,6 +62,8 @@ class DiscordConfig:
     guild_id: int | None = None
     voice: VoicePrompts = field(default_factory=lambda: VoicePrompts(None), repr=False)
     """Turns voice messages and audio into prompts (or says how to enable it)."""
+    notify_after_s: float | None = None
+    """A turn longer than this ends with a new message mentioning the asker."""
 
 
 def sender_of(user: discord.User | discord.Member) -> Sender:
@@ -95,6 +97,7 @@ class DiscordBot:
             on_user_message=self._on_message,
             guild_id=self.config.guild_id,
             message_content=message_content,
+            notify_after_s=self.config.notify_after_s,
         )
         for spec in commands_for(APP):
             client.tree.add_command(

@@ -49,6 +49,8 @@ class TelegramConfig:
     """Long-poll length of ``getUpdates``."""
     voice: VoicePrompts = field(default_factory=lambda: VoicePrompts(None))
     """Turns voice notes into prompts (or says how to enable it)."""
+    notify_after_s: float | None = None
+    """A turn longer than this ends with a new message that notifies."""
 
     def __repr__(self) -> str:  # never print the token
         return f"TelegramConfig(api_url={self.api_url!r}, poll_timeout_s={self.poll_timeout_s})"
@@ -81,7 +83,13 @@ async def run_telegram(
     # PTB itself reads RetryAfter.retry_after while building the error; we convert it.
     warnings.filterwarnings("ignore", ".*retry_after.*", PTBDeprecationWarning)
     app = build_application(config)
-    router = UpdateRouter(dispatcher, app.bot, Buttons(dispatcher.db.pending), voice=config.voice)
+    router = UpdateRouter(
+        dispatcher,
+        app.bot,
+        Buttons(dispatcher.db.pending),
+        voice=config.voice,
+        notify_after_s=config.notify_after_s,
+    )
     app.add_handler(TypeHandler(Update, router.handle))
     app.add_error_handler(_log_error)
     try:

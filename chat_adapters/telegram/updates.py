@@ -67,7 +67,9 @@ class UpdateRouter:
         bot: Bot,
         buttons: Buttons,
         voice: VoicePrompts | None = None,
+        notify_after_s: float | None = None,
     ) -> None:
+        self.notify_after_s = notify_after_s
         self.dispatcher = dispatcher
         self.voice = voice or VoicePrompts(None)
         self.bot = bot
@@ -86,7 +88,12 @@ class UpdateRouter:
             if outbox is None:
                 outbox = self._outboxes[chat_id] = outbox_for(chat_id)
             surface = TelegramSurface(
-                self.bot, chat_id, thread_id=thread_id, outbox=outbox, buttons=self.buttons
+                self.bot,
+                chat_id,
+                thread_id=thread_id,
+                outbox=outbox,
+                buttons=self.buttons,
+                notify_after_s=self.notify_after_s,
             )
             self._surfaces[key] = surface
         return surface
@@ -180,6 +187,7 @@ class UpdateRouter:
             task = asyncio.get_running_loop().create_task(surface.show_typing())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+        surface.prompt_id = message.message_id
         await self.dispatcher.on_text(surface, chat, sender, incoming.text, attachments)
 
     async def _refuse(self, surface: TelegramSurface, sender: Sender) -> None:

@@ -123,6 +123,9 @@ class SentMessage:
     deleted: bool
     interaction_id: int | None
     webhook: bool
+    pinged: tuple[int, ...] = ()
+    """Users whose phone this message notified: mentioned when it was created and
+    allowed by its ``allowed_mentions`` (an edit never notifies)."""
 
     @property
     def ephemeral(self) -> bool:
@@ -231,6 +234,7 @@ class MessageRec:
     webhook_id: int | None = None
     reference: Json | None = None
     thread_id: int | None = None
+    pinged: tuple[int, ...] = ()
 
     @property
     def ephemeral(self) -> bool:
@@ -568,6 +572,7 @@ class DiscordWorld:
             deleted=message.deleted,
             interaction_id=message.interaction_id,
             webhook=message.webhook_id is not None,
+            pinged=message.pinged,
         )
 
     def thread_info(self, channel: ChannelRec) -> ThreadInfo:
@@ -659,6 +664,7 @@ class DiscordWorld:
             reference=dict(reference) if reference else None,
         )
         message.attachments = self._attachments(body, uploads, [])
+        message.pinged = self._pinged(body, message.content)
         self.messages[message.id] = message
         if not message.ephemeral:
             channel.last_message_id = message.id
@@ -675,6 +681,15 @@ class DiscordWorld:
             )
         self.notify()
         return message
+
+    def _pinged(self, body: Mapping[str, Any], content: str) -> tuple[int, ...]:
+        """Mentioned users that ``allowed_mentions`` lets ping (all, without it)."""
+        mentioned = self.mentioned_ids(content)
+        allowed = body.get("allowed_mentions")
+        if not isinstance(allowed, Mapping) or "users" in (allowed.get("parse") or []):
+            return tuple(mentioned)
+        users = {int(u) for u in allowed.get("users") or []}
+        return tuple(u for u in mentioned if u in users)
 
     def _join_mentioned(self, channel: ChannelRec, message: MessageRec) -> None:
         """A bot message mentioning a user adds them to a private thread, as on Discord."""
