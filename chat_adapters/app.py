@@ -119,6 +119,7 @@ def _app_runner(app: AppName, settings: Settings, voice: VoicePrompts) -> AppRun
             api_url=settings.telegram_api_url.rstrip("/"),
             voice=voice,
             notify_after_s=settings.notify_after_s,
+            drafts=settings.telegram_drafts,
         )
         return lambda dispatcher, stopping: run_telegram(dispatcher, telegram, stopping)
     from chat_adapters.discord.bot import DiscordConfig, run_discord

@@ -51,6 +51,8 @@ class TelegramConfig:
     """Turns voice notes into prompts (or says how to enable it)."""
     notify_after_s: float | None = None
     """A turn longer than this ends with a new message that notifies."""
+    drafts: bool = False
+    """Private chats stream as message drafts (``sendMessageDraft``)."""
 
     def __repr__(self) -> str:  # never print the token
         return f"TelegramConfig(api_url={self.api_url!r}, poll_timeout_s={self.poll_timeout_s})"
@@ -89,6 +91,7 @@ async def run_telegram(
         Buttons(dispatcher.db.pending),
         voice=config.voice,
         notify_after_s=config.notify_after_s,
+        drafts=config.drafts,
     )
     app.add_handler(TypeHandler(Update, router.handle))
     app.add_error_handler(_log_error)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
@@ -54,6 +55,7 @@ from chat_adapters.surface import (
     truncate_to,
 )
 from chat_adapters.telegram.buttons import EXPIRED, Buttons, PressReply, button_data
+from chat_adapters.telegram.drafts import DRAFT_INTERVAL_S, DraftLiveReply
 from chat_adapters.telegram.markdown import render_markdown
 from chat_adapters.telegram.message_text import MessageText, join, status_text
 from chat_adapters.text_split import fence_closer, utf16_length
@@ -177,8 +179,11 @@ class TelegramSurface:
         buttons: Buttons | None = None,
         typing_interval_s: float = TYPING_INTERVAL_S,
         notify_after_s: float | None = None,
+        drafts: bool = False,
     ) -> None:
         self.bot = bot
+        self.drafts = drafts and chat_id > 0 and thread_id is None
+        """Stream live replies as message drafts (private chats only)."""
         self.notify_after_s = notify_after_s
         """A turn longer than this ends with a new message (see ``long_turns``)."""
         self.prompt_id: int | None = None
@@ -188,6 +193,10 @@ class TelegramSurface:
         self.outbox = outbox if outbox is not None else outbox_for(chat_id)
         self.buttons = buttons if buttons is not None else Buttons()
         self._capabilities = capabilities_for(chat_id)
+        if self.drafts:
+            self._capabilities = dataclasses.replace(
+                self._capabilities, has_drafts=True, min_edit_interval_s=DRAFT_INTERVAL_S
+            )
         self._typing_interval = typing_interval_s
         self._typing_holders = 0
         self._typing_task: asyncio.Task[None] | None = None
@@ -215,7 +224,11 @@ class TelegramSurface:
         sent = await self.send_many(parts)
         return MessageRef(str(sent[0].message_id))
 
-    async def open_live_reply(self, *, on_stop: StopCallback | None = None) -> TelegramLiveReply:
+    async def open_live_reply(
+        self, *, on_stop: StopCallback | None = None
+    ) -> TelegramLiveReply | DraftLiveReply:
+        if self.drafts:
+            return DraftLiveReply(self, on_stop)
         return TelegramLiveReply(self, on_stop)
 
     async def ask_choice(self, prompt: ChoicePrompt) -> ChoiceAnswer:

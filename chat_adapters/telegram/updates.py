@@ -68,8 +68,10 @@ class UpdateRouter:
         buttons: Buttons,
         voice: VoicePrompts | None = None,
         notify_after_s: float | None = None,
+        drafts: bool = False,
     ) -> None:
         self.notify_after_s = notify_after_s
+        self.drafts = drafts
         self.dispatcher = dispatcher
         self.voice = voice or VoicePrompts(None)
         self.bot = bot
@@ -94,6 +96,7 @@ class UpdateRouter:
                 outbox=outbox,
                 buttons=self.buttons,
                 notify_after_s=self.notify_after_s,
+                drafts=self.drafts,
             )
             self._surfaces[key] = surface
         return surface
