@@ -57,3 +57,19 @@ async def test_an_approval_pings_only_the_asker(
         channel, "Allow Bash?", predicate=lambda m: bool(m.components), timeout=WAIT_S
     )
     assert asked.pinged == (alice,) and asked.edit_times == ()
+
+
+async def test_a_long_slash_command_turn_pings_the_asker_too(
+    dc: FakeDiscord,
+    cli_env: ClaudeEnv,
+    fake_api: FakeAnthropic,
+    tmp_path: Path,
+    discord_errors: ErrorLog,
+) -> None:
+    alice, channel = dc.user_id("alice"), dc.channel_id()
+    settings = bot_settings(dc, cli_env, tmp_path / "data", BATON_NOTIFY_AFTER_S=0.5)
+    async with Baton(settings, dc):
+        fake_api.script(Reply.slow(8, delay_s=0.2, word="slash "))
+        await dc.dispatch_slash_command("ask", {"prompt": "long via slash"}, user_id=alice)
+        done = await dc.wait_for_message(channel, predicate=final("slash slash"), timeout=WAIT_S)
+        assert done.pinged == (alice,) and done.edit_times == ()
