@@ -28,6 +28,8 @@ log = structlog.get_logger(__name__)
 
 DRAFT_INTERVAL_S = 0.3
 """Least time between two drafts of one reply: smooth, yet a handful of calls a second."""
+DRAFT_REFRESH_S = 20.0
+"""A draft is a preview that fades after about 30 s: shown again while a long tool runs."""
 WORKING = "⏳ Working on it…"
 _draft_ids = itertools.count(1)
 """Draft ids only need to be non-zero and distinct for the replies of one chat."""
@@ -47,6 +49,8 @@ class DraftLiveReply:
         self._control: int | None = None
         self._stop_key: str | None = None
         self.drafts_sent = 0
+        self._shown: MessageText | None = None
+        self._refresher: asyncio.Task[None] | None = None
 
     async def update(self, text: str, status: Sequence[str] = ()) -> None:
         if self._finalized:
@@ -64,6 +68,9 @@ class DraftLiveReply:
                 await self._show_stop()
             if not self._broken:
                 await self._send_draft(content)
+                self._shown = content
+                if self._refresher is None:
+                    self._refresher = asyncio.get_running_loop().create_task(self._refresh())
 
     async def finalize(self, text: str, status: Sequence[str] = ()) -> MessageRef:
         if self._finalized:
@@ -103,7 +110,17 @@ class DraftLiveReply:
         sent = await surface.send(MessageText(WORKING), stop_keyboard(self._stop_key))
         self._control = sent.message_id
 
+    async def _refresh(self) -> None:
+        while True:
+            await asyncio.sleep(DRAFT_REFRESH_S)
+            async with self._lock:
+                if self._finalized or self._broken or self._shown is None:
+                    return
+                await self._send_draft(self._shown)
+
     async def _end(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
         if self._stop_key is not None:
             key, self._stop_key = self._stop_key, None
             await self._surface.buttons.release(key)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from chat_adapters.telegram import drafts
 from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_settings, say
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.claude_cli import ClaudeEnv
@@ -73,3 +74,20 @@ async def test_groups_keep_the_edited_message(
     asked = tg.send_user_message(GROUP, USER, f"{bot} count", chat_type="supergroup")
     done = await answer(tg, "step step", chat=GROUP, after=asked)
     assert tg.drafts == [] and done.edits > 0
+
+
+async def test_a_quiet_draft_is_shown_again_before_it_fades(
+    tg: FakeTelegram,
+    cli_env: ClaudeEnv,
+    fake_api: FakeAnthropic,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(drafts, "DRAFT_REFRESH_S", 0.5)
+    settings = bot_settings(tg, cli_env, tmp_path / "data", BATON_TELEGRAM_DRAFTS=True)
+    async with Baton(settings, tg):
+        fake_api.script(Reply(text="before the pause after it", chunks=2, delay_s=3.0))
+        sent = say(tg, "pause")
+        await answer(tg, "after it", after=sent)
+    texts = [d.text for d in tg.drafts]
+    assert any(texts.count(t) >= 3 for t in set(texts)), texts
