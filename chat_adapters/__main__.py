@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from chat_adapters.app import Core, build_core, open_database, run_apps, setup_logging
+from chat_adapters.data_dir import data_dir_problem
 from chat_adapters.doctor import run_doctor
 from chat_adapters.relative_time import ago
 from chat_adapters.settings import Settings, SettingsError, load_settings
@@ -18,6 +19,7 @@ from chat_adapters.single_instance import AlreadyRunning
 from session_core.catalog import AmbiguousSession, SessionSummary, UnknownSession
 from session_core.events import TextDelta, ToolStarted, TurnFinished, TurnStarted
 from session_core.roots import OutsideRoots
+from storage import DatabaseError
 
 cli = typer.Typer(
     help="Drive one Claude Code session from the terminal, Telegram and Discord.",
@@ -201,10 +203,108 @@ def run() -> None:
     apps = settings.configured_apps()
     if not apps:
         fail("no app configured: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN", 2)
+    problem = data_dir_problem(settings.data_dir)
+    if problem:
+        fail(f"cannot use the data dir {settings.data_dir}: {problem} (BATON_DATA_DIR)", 2)
     try:
         asyncio.run(run_apps(settings, apps))
     except AlreadyRunning as exc:
         fail(str(exc), 2)
+    except DatabaseError as exc:
+        fail(f"cannot use the data dir {settings.data_dir}: {exc}", 2)
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from chat_adapters.version_info import version_lines
+    from session_core.claude_cli import choose_cli
+
+    try:
+        settings = load_settings()
+        choice = choose_cli(settings.claude_cli, settings.search_path)
+    except SettingsError as exc:
+        typer.echo(f"baton: bad setting ({exc}); showing the bundled CLI", err=True)
+        choice = choose_cli(None, "")
+    typer.echo("\n".join(version_lines(choice)))
+    raise typer.Exit()
+
+
+@cli.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the versions of baton, the SDK and the Claude Code CLI, then exit.",
+        ),
+    ] = False,
+) -> None:
+    pass
+
+
+service_cli = typer.Typer(
+    help="Run `baton run` as a user service (systemd on Linux, launchd on macOS).",
+    no_args_is_help=True,
+)
+cli.add_typer(service_cli, name="service")
+
+
+@service_cli.command("install")
+def service_install(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the unit only.")] = False,
+) -> None:
+    """Install and start the service for the settings (.env) of the current directory."""
+    from chat_adapters.service_cli import install
+
+    raise typer.Exit(install(dry_run=dry_run))
+
+
+@service_cli.command("status")
+def service_status() -> None:
+    """The service manager's status of the service."""
+    from chat_adapters.service_cli import status
+
+    raise typer.Exit(status())
+
+
+@service_cli.command("uninstall")
+def service_uninstall() -> None:
+    """Stop the service and remove its file."""
+    from chat_adapters.service_cli import uninstall
+
+    raise typer.Exit(uninstall())
+
+
+@cli.command()
+def setup(
+    listen_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for your message when finding your id.")
+    ] = 120.0,
+) -> None:
+    """Walk through what is missing (Telegram, Discord, allowed users, roots); write .env."""
+    from chat_adapters.setup_wizard import run_setup
+
+    raise typer.Exit(run_setup(Path.cwd() / ".env", listen_timeout_s=listen_timeout))
+
+
+@cli.command()
+def audit(
+    since: Annotated[
+        str | None, typer.Option(help="Only newer entries: 30m, 12h, 1d, 2w or a date.")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Only this user: telegram:<id>, discord:<id> or <id>.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most the newest N entries.")] = 1000,
+) -> None:
+    """Who did what, oldest first: commands, messages, buttons; refusals marked."""
+    from chat_adapters.audit_cli import show_audit
+
+    raise typer.Exit(show_audit(settings_or_exit(), since, user, as_json, limit))
 
 
 def main() -> None:

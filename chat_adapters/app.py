@@ -16,11 +16,14 @@ import structlog
 
 from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
 from chat_adapters.logs import configure_logging
+from chat_adapters.private_data import prepare_data_dir
 from chat_adapters.redaction import Redactor
 from chat_adapters.settings import AppName, Settings, split_environment
 from chat_adapters.single_instance import token_locks
 from chat_adapters.voice import VoicePrompts, voice_from
 from session_core.catalog import SessionCatalog
+from session_core.child_guard import reap_orphans
+from session_core.claude_cli import CliChoice, choose_cli
 from session_core.claude_home import ClaudeHome
 from session_core.history import HistoryIndex
 from session_core.roots import ApprovedRoots
@@ -43,35 +46,50 @@ class Core:
     catalog: SessionCatalog
     runner: TurnRunner
     redactor: Redactor
+    cli: CliChoice | None = None
 
 
 def build_core(settings: Settings) -> Core:
     # From here on the bot's tokens live only in ``settings``, never in a child's env.
     claude_env = split_environment(settings)
     home = ClaudeHome(settings.claude_config_dir)
+    cli = choose_cli(settings.claude_cli, settings.search_path)
     index = HistoryIndex(home.history_path)
     catalog = SessionCatalog(home, index=index, own_entrypoint=ENTRYPOINT)
+    roots = ApprovedRoots(settings.roots)
     runner = TurnRunner(
         home,
         catalog,
-        base_env={**claude_env, "CLAUDE_CONFIG_DIR": str(home.config_dir)},
+        base_env={
+            **claude_env,
+            "CLAUDE_CONFIG_DIR": str(home.config_dir),
+            **_claude_credentials(settings),
+        },
         model=settings.model,
         max_turns=settings.max_turns,
         max_budget_usd=settings.max_budget_usd,
         idle_timeout_s=settings.idle_timeout_s,
         max_live_clients=settings.max_live_clients,
         claims_dir=settings.data_dir / "claims",
+        cli_path=cli.sdk_path,
         allow_bypass=settings.allow_bypass,
+        roots=roots,
     )
     return Core(
         settings=settings,
         home=home,
-        roots=ApprovedRoots(settings.roots),
+        roots=roots,
         index=index,
         catalog=catalog,
         runner=runner,
         redactor=Redactor.with_secrets(settings.secrets()),
+        cli=cli,
     )
+
+
+def _claude_credentials(settings: Settings) -> dict[str, str]:
+    key = settings.anthropic_api_key
+    return {"ANTHROPIC_API_KEY": key} if key else {}
 
 
 def setup_logging(settings: Settings) -> Redactor:
@@ -81,6 +99,7 @@ def setup_logging(settings: Settings) -> Redactor:
 
 
 async def open_database(settings: Settings) -> Database:
+    prepare_data_dir(settings.data_dir)
     return await Database.open(settings.data_dir / "baton.sqlite3")
 
 
@@ -93,6 +112,9 @@ def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
         permission_mode=settings.permission_mode,
         allow_bypass=settings.allow_bypass,
         approval_timeout_s=settings.approval_timeout_s,
+        audit_days=settings.audit_days,
+        approvers=settings.approvers,
+        claude_code=core.cli.chat_line() if core.cli else "",
     )
     return ChatDispatcher(
         runner=core.runner,
@@ -141,6 +163,7 @@ async def serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio
 
     Raises :class:`AlreadyRunning` when another process runs one of these apps' tokens.
     """
+    prepare_data_dir(settings.data_dir)  # 0700 before anything is written in it
     with token_locks(settings.data_dir / "run", _tokens(settings, apps)):
         await _serve(settings, apps, stopping)
 
@@ -152,9 +175,14 @@ def _tokens(settings: Settings, apps: tuple[AppName, ...]) -> dict[str, str]:
 
 async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio.Event) -> None:
     core = build_core(settings)
+    reaped = await asyncio.to_thread(reap_orphans, ENTRYPOINT, core.home.config_dir)
+    if reaped:
+        log.warning("baton.reaped_orphaned_claude", pids=reaped)
     database = await open_database(settings)
     dispatcher = build_dispatcher(core, database)
+    dispatcher.audit.start()  # retention: old audit rows go at start-up and daily
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
+    _say_which_cli(core.cli)
     apps_stopping = asyncio.Event()
     voice = voice_from(settings)
 
@@ -177,6 +205,21 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
         await core.runner.aclose()
         await database.close()
         log.info("baton.stopped")
+
+
+def _say_which_cli(cli: CliChoice | None) -> None:
+    """The operator reads in the log which Claude Code answers, and why that one."""
+    if cli is None:
+        return
+    say = log.warning if cli.notice else log.info
+    say(
+        "baton.claude_cli",
+        path=str(cli.path),
+        version=cli.version,
+        source=cli.source,
+        reason=cli.reason,
+        bundled=cli.bundled.version,
+    )
 
 
 async def run_apps(settings: Settings, apps: tuple[AppName, ...]) -> None:

@@ -26,6 +26,7 @@ from chat_adapters.choices import (
     plan_approval_prompt,
     tool_approval_prompt,
 )
+from chat_adapters.diff_view import change_preview
 from chat_adapters.redaction import Redactor
 from chat_adapters.surface import Surface
 from session_core.approvals import ApprovalDecision, ApprovalRequest
@@ -72,6 +73,9 @@ class ChatApprover:
             timeout_s=self.timeout_s,
             redact=self.redactor,
         )
+        preview = change_preview(request.tool_name, request.tool_input, self.redactor)
+        if preview:
+            prompt = replace(prompt, body=f"{prompt.body}\nChange:\n```diff\n{preview}\n```")
         if self.mention:
             prompt = _mentioning(prompt, self.mention)
         answer = await self.surface.ask_choice(prompt)

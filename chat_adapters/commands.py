@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 AppScope = Literal["both", "telegram", "discord"]
-Completion = Literal["session", "directory"]
+Completion = Literal["session", "directory", "file", "claude_command"]
 
 _NAME = re.compile(r"[a-z0-9_]{1,32}")
 
@@ -99,6 +99,22 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("history", "Recent turns of the session", (Option("n", "How many turns"),)),
     CommandSpec("handoff", "The command that continues this session at the desk"),
+    CommandSpec("diff", "git status and diff of this chat's directory"),
+    CommandSpec(
+        "get",
+        "Send a file from this chat's directory",
+        (Option("path", "A file path in the directory", required=True, completion="file"),),
+    ),
+    CommandSpec(
+        "cc",
+        "Run one of Claude Code's own commands or skills",
+        (
+            Option("command", "The command, e.g. compact", completion="claude_command"),
+            Option("args", "What follows the command"),
+        ),
+        apps="discord",
+    ),
+    CommandSpec("context", "How full the session's context window is"),
 )
 
 COMMANDS_BY_NAME: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}

@@ -24,8 +24,17 @@ import structlog
 
 from chat_adapters.approval_bridge import ChatApprover
 from chat_adapters.approval_rules import SessionRules
+from chat_adapters.audit_trail import AuditRow, AuditTrail
 from chat_adapters.choices import Choice, ChoicePrompt
+from chat_adapters.claude_commands import ClaudeCommandBridge
 from chat_adapters.commands import COMMANDS_BY_NAME, Completion, commands_for
+from chat_adapters.diff_view import show_diff
+from chat_adapters.file_delivery import ChatFileSink
+from chat_adapters.file_fetch import complete_files, fetch
+from chat_adapters.inbound import InboundLedger
+from chat_adapters.press_gate import PressGate
+from chat_adapters.private_data import private_dir, write_private
+from chat_adapters.redacting_surface import guard
 from chat_adapters.redaction import Redactor
 from chat_adapters.relative_time import ago
 from chat_adapters.session_views import (
@@ -58,6 +67,7 @@ LONG_OUTPUT_CHARS = 1500
 """Tool output at least this long is attached as a file (at verbosity 2)."""
 _CANCEL, _NEW, _MORE, _FORK, _CONTINUE = "cancel", "new", "more", "fork", "continue"
 _MODES = {"default": "default", "acceptedits": "acceptEdits", "plan": "plan"}
+OUTSIDE_NOTE = "outside the approved roots (pick another with /sessions or /cd)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +107,11 @@ class ChatPolicy:
     permission_mode: str = "default"
     allow_bypass: bool = False
     approval_timeout_s: float = 300.0
+    audit_days: int = 90
+    approvers: frozenset[tuple[str, str]] = frozenset()
+    """Who may answer approvals; empty: any allowed user."""
+    claude_code: str = ""
+    """Which Claude Code runs turns and, when it is not the user's own, why."""
 
 
 @dataclass
@@ -105,6 +120,8 @@ class _Job:
     sender: Sender
     text: str
     attachments: Sequence[Attachment]
+    inbound_id: str | None = None
+    """The app's id for the message (its row in the inbound ledger)."""
 
 
 @dataclass
@@ -147,19 +164,33 @@ class ChatDispatcher:
         self._holders: dict[str, str] = {}
         self._rules = SessionRules()
         self._told_bypass_off: set[ChatKey] = set()
+        self._claude = ClaudeCommandBridge(runner, self.redactor)
         self._closing = False
+        self.audit = AuditTrail(database, retention_days=policy.audit_days)
+        self.presses = PressGate(
+            allowed_users=policy.allowed_users,
+            approvers=policy.approvers,
+            audit=self.audit,
+            redactor=self.redactor,
+            refusal_text=self.refusal_text,
+        )
+        self.inbound = InboundLedger(database.inbound)
 
     # -- what adapters call ------------------------------------------------------------
 
     async def authorize(self, sender: Sender, chat: ChatKey, action: str) -> bool:
+        """A pure in-memory decision; the audit row is written afterwards, in the
+        background, so a slow database never refuses or delays anyone."""
         allowed = (sender.app, sender.user_id) in self.policy.allowed_users
-        await self.db.audit.record(
-            app=sender.app,
-            user_id=sender.user_id,
-            chat_id=_chat_text(chat),
-            action=action,
-            allowed=allowed,
-            detail=self.redactor(action)[:200],
+        self.audit.note(
+            AuditRow(
+                app=sender.app,
+                user_id=sender.user_id,
+                chat_id=_chat_text(chat),
+                action=action,
+                allowed=allowed,
+                detail=self.redactor(action)[:200],
+            )
         )
         if not allowed:
             log.warning("refused", app=sender.app, user_id=sender.user_id, action=action[:40])
@@ -175,18 +206,36 @@ class ChatDispatcher:
         sender: Sender,
         text: str,
         attachments: Sequence[Attachment] = (),
+        inbound_id: str | None = None,
     ) -> None:
-        """Queue a prompt for the chat's session; acknowledge when it has to wait."""
+        """Queue a prompt for the chat's session; acknowledge when it has to wait.
+
+        ``inbound_id`` is the app's id for the message: the prompt is recorded under it
+        before anything is acknowledged, and a redelivered one is not run again."""
         if not self.is_allowed(sender):
             return
+        surface = guard(surface, self.redactor)
         if not text.strip() and not attachments:
             return
         if self._closing:
             await surface.send_text("⏹ The bot is shutting down: send this again once it is back.")
             return
+        accepted = await self.inbound.accept(
+            chat,
+            inbound_id,
+            user_id=sender.user_id,
+            text=text,
+            display_name=sender.display_name,
+            mention=sender.mention,
+            attachments=len(attachments),
+        )
+        if not accepted.run:
+            return
+        if accepted.warning:
+            await surface.send_text(accepted.warning)
         line = self._lines.setdefault(chat, _ChatLine())
         ahead = line.queue.qsize() + (1 if line.running else 0)
-        line.queue.put_nowait(_Job(surface, sender, text, attachments))
+        line.queue.put_nowait(_Job(surface, sender, text, attachments, inbound_id))
         if line.worker is None or line.worker.done():
             line.worker = asyncio.create_task(self._work(chat, line), name=f"chat:{chat}")
         if ahead:
@@ -201,7 +250,10 @@ class ChatDispatcher:
         """Handle any command; long interactions continue in the background."""
         if not self.is_allowed(sender):
             return
+        surface = guard(surface, self.redactor)
         spec = COMMANDS_BY_NAME.get(name)
+        if spec is None and await self._claude_command(surface, chat, sender, name, args):
+            return
         if spec is None or not spec.available_in(sender.app):
             await surface.send_text(
                 f"Unknown command /{one_line(name, 40)}. Send /help for the list."
@@ -225,26 +277,44 @@ class ChatDispatcher:
             )
             now = datetime.now(UTC)
             return [
-                (one_line(f"{short_id(s.session_id)} · {session_label(s, now)}", 100), s.session_id)
+                (
+                    one_line(
+                        self.redactor(f"{short_id(s.session_id)} · {session_label(s, now)}"), 100
+                    ),
+                    s.session_id,
+                )
                 for s in found
                 if s.has_transcript
+                and self.roots.allows(s.project)
                 and (
                     not needle
                     or s.session_id.startswith(needle)
                     or needle in s.first_prompt.casefold()
                 )
             ][:25]
+        if option == "claude_command":
+            directory = self._directory(await self.db.preferences.get(chat))
+            return await self._claude.complete(directory, value)
+        if option == "file":
+            directory = self._directory(await self.db.preferences.get(chat))
+            return await asyncio.to_thread(complete_files, directory, value)
         dirs = await asyncio.to_thread(self._directories)
-        return [(one_line(str(d), 100), str(d)) for d in dirs if needle in str(d).casefold()][:25]
+        return [
+            (one_line(self.redactor(str(d)), 100), str(d))
+            for d in dirs
+            if needle in str(d).casefold()
+        ][:25]
 
     async def finish_turns(self, grace_s: float = 15.0) -> None:
         """Shutting down: stop running turns, let their replies finalize, say what was
         not sent. Pickers and questions stay open until the apps close."""
         self._closing = True
-        for line in self._lines.values():
+        for chat, line in self._lines.items():
             dropped: list[_Job] = []
             while not line.queue.empty():
                 dropped.append(line.queue.get_nowait())
+            for job in dropped:  # the chat is told to send them again
+                await self.inbound.finish(chat, job.inbound_id)
             if dropped:
                 with contextlib.suppress(Exception):
                     await dropped[0].surface.send_text(
@@ -264,6 +334,7 @@ class ChatDispatcher:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.audit.aclose()
 
     # -- turns -------------------------------------------------------------------------
 
@@ -286,6 +357,7 @@ class ChatDispatcher:
                 line.running = False
                 line.session_id = None
                 line.approver = None
+            await self.inbound.finish(chat, job.inbound_id)  # any outcome but a cancel
             if done is not None:
                 # Bookkeeping runs after the chat is free: a message arriving now is
                 # next in line, not "queued behind" a turn that already answered.
@@ -299,8 +371,7 @@ class ChatDispatcher:
     ) -> tuple[ChatPreferences, TurnFinished] | None:
         surface, sender = job.surface, job.sender
         prefs = await self.db.preferences.get(chat)
-        directory = self._directory(prefs)
-        self.roots.check(directory)
+        directory = self.roots.check(self._directory(prefs))
         session_id: str | None = None
         fork = False
         if not prefs.force_new:
@@ -342,6 +413,7 @@ class ChatDispatcher:
             surface,
             verbosity=verbosity,
             on_stop=lambda: self._stop(line),
+            redactor=self.redactor,
         )
         finished: TurnFinished | None = None
         events = self.runner.stream_turn(
@@ -355,11 +427,13 @@ class ChatDispatcher:
             fork=fork,
             images=images,
             permission_mode=await self._turn_mode(surface, chat, prefs),
+            file_sink=ChatFileSink(surface, self.redactor),
         )
         async with contextlib.aclosing(events):
             async for event in events:
                 if isinstance(event, TurnStarted):
                     line.session_id = event.session_id
+                    await self.inbound.started(chat, job.inbound_id, event.session_id)
                     self._holders[event.session_id] = f"held from {sender.app.capitalize()}"
                     if event.resume_failure is not None:
                         failure = event.resume_failure
@@ -375,6 +449,7 @@ class ChatDispatcher:
                 elif isinstance(event, TurnFinished):
                     finished = event
                 await reply.handle(event)
+        self._spawn(self._claude.refresh_menu(surface, directory, commands_for(sender.app)))
         if finished is None:
             return None
         self._holders.pop(finished.session_id, None)
@@ -412,6 +487,7 @@ class ChatDispatcher:
         if prefs.pinned_session_id:
             summary = await asyncio.to_thread(self.catalog.get, prefs.pinned_session_id)
             if summary is not None:
+                self.roots.check(summary.project)
                 return summary
             # A pinned session the catalog no longer knows: the runner reports the failure.
             return SessionSummary(
@@ -424,7 +500,10 @@ class ChatDispatcher:
                 has_transcript=False,
                 live=None,
             )
-        return await asyncio.to_thread(self.catalog.newest_resumable, directory)
+        newest = await asyncio.to_thread(self.catalog.newest_resumable, directory)
+        if newest is not None:
+            self.roots.check(newest.project)
+        return newest
 
     async def _terminal_check(self, surface: Surface, summary: SessionSummary) -> str:
         """Ask before a second writer joins a session a terminal holds open."""
@@ -477,11 +556,11 @@ class ChatDispatcher:
                     continue
                 except ValueError:
                     pass  # an odd image type is still delivered, as a file
-            self.inbox_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(self.inbox_dir)
             name = re.sub(r"[^\w.\-]+", "_", os.path.basename(item.file_name)) or "file"
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
             path = self.inbox_dir / f"{stamp}-{name}"
-            await asyncio.to_thread(path.write_bytes, item.data)
+            await asyncio.to_thread(write_private, path, item.data)
             notes.append(f"[The user attached a file, saved at {path} ({item.media_type}).]")
         prompt = "\n".join([text.strip(), *notes]).strip()
         if not prompt and images:
@@ -518,7 +597,7 @@ class ChatDispatcher:
         found = [
             s
             for s in await asyncio.to_thread(self.catalog.list, directory=directory, limit=200)
-            if s.has_transcript
+            if s.has_transcript and self.roots.allows(s.project)
         ]
         page = 0
         while True:
@@ -642,6 +721,7 @@ class ChatDispatcher:
             await self._change_directory(surface, chat, dirs[int(answer.choice_id)])
 
     async def _change_directory(self, surface: Surface, chat: ChatKey, target: Path) -> None:
+        target = self.roots.check(target)  # typed or picked: the same decision
         await self.db.preferences.update(
             chat, directory=str(target), pinned_session_id=None, force_new=False
         )
@@ -703,6 +783,8 @@ class ChatDispatcher:
             f"Verbosity: {verbosity} · Mode: {mode}",
             f"Cost: ${cost:.4f} this session · ${today:.4f} today",
         ]
+        if self.policy.claude_code:
+            lines.append(f"Claude Code: {self.policy.claude_code}")
         await surface.send_text("\n".join(lines))
 
     async def _cmd_stop(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
@@ -712,7 +794,7 @@ class ChatDispatcher:
             return
         dropped = 0
         while not line.queue.empty():
-            line.queue.get_nowait()
+            await self.inbound.finish(chat, line.queue.get_nowait().inbound_id)
             dropped += 1
         await self.runner.interrupt(line.session_id)
         extra = (
@@ -787,6 +869,38 @@ class ChatDispatcher:
             return
         await surface.send_text(handoff_text(summary.session_id, summary.project))
 
+    async def _cmd_diff(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        directory = self._directory(await self.db.preferences.get(chat))
+        await show_diff(surface, self.roots.check(directory), self.redactor)
+
+    async def _cmd_get(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        directory = self._directory(await self.db.preferences.get(chat))
+        await fetch(surface, self.roots.check(directory), args, self.redactor)
+
+    async def _claude_command(
+        self, surface: Surface, chat: ChatKey, sender: Sender, name: str, args: str
+    ) -> bool:
+        """An unknown /name that is one of the session's Claude Code commands is forwarded."""
+        directory = self._directory(await self.db.preferences.get(chat))
+        prompt = await self._claude.prompt_for(surface, directory, name, args)
+        if prompt:
+            await self.on_text(surface, chat, sender, prompt)
+        return prompt is not None
+
+    async def _cmd_cc(self, surface: Surface, chat: ChatKey, sender: Sender, args: str) -> None:
+        prompt = await self._claude.cc(
+            surface, self._directory(await self.db.preferences.get(chat)), args
+        )
+        if prompt:
+            await self.on_text(surface, chat, sender, prompt)
+
+    async def _cmd_context(
+        self, surface: Surface, chat: ChatKey, sender: Sender, args: str
+    ) -> None:
+        summary = await self._current(chat)
+        directory = self._directory(await self.db.preferences.get(chat))
+        await self._claude.context(surface, directory, summary.session_id if summary else None)
+
     # -- small pieces ------------------------------------------------------------------
 
     async def _current(self, chat: ChatKey) -> SessionSummary | None:
@@ -797,20 +911,32 @@ class ChatDispatcher:
 
     async def _where(self, prefs: ChatPreferences) -> str:
         directory = self._directory(prefs)
+        session = ""
         if prefs.force_new:
             session = "a new one (next message)"
         else:
-            summary = await self._bound_session(prefs, directory)
-            if summary is None:
+            try:
+                summary = await self._bound_session(prefs, directory)
+            except OutsideRoots:
+                summary, session = None, OUTSIDE_NOTE
+            if session:
+                pass
+            elif summary is None:
                 session = "none yet (your next message starts one)"
             else:
                 how = "pinned" if prefs.pinned_session_id else "following the newest"
                 title = one_line(summary.first_prompt, 50) or "…"
                 session = f"`{short_id(summary.session_id)}` “{title}” ({how})"
-        return f"Directory: `{directory}`\nSession: {session}"
+        stale = prefs.directory and not self.roots.allows(prefs.directory)
+        note = " (the saved one is outside the approved roots now)" if stale else ""
+        return f"Directory: `{directory}`{note}\nSession: {session}"
 
     def _directory(self, prefs: ChatPreferences) -> Path:
-        return Path(prefs.directory) if prefs.directory else self.roots.default
+        """The chat's directory, checked: one saved before the roots were narrowed (or
+        a symlink since pointed elsewhere) is never used; the default root is."""
+        if prefs.directory and self.roots.allows(prefs.directory):
+            return self.roots.check(prefs.directory)
+        return self.roots.default
 
     def _directories(self) -> list[Path]:
         found: list[Path] = []
@@ -820,7 +946,7 @@ class ChatDispatcher:
                 found.extend(
                     sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
                 )
-        return found
+        return [d for d in found if self.roots.allows(d)]
 
     def _pretty_dir(self, path: Path) -> str:
         for root in self.roots.roots:

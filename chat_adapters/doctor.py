@@ -13,8 +13,9 @@ from typing import Literal
 import typer
 
 from chat_adapters.app import build_core, open_database
+from chat_adapters.private_data import open_to_others, privacy_fix
 from chat_adapters.settings import Settings
-from session_core import sdk_door
+from session_core.claude_cli import CliChoice
 
 Level = Literal["ok", "warn", "FAIL"]
 
@@ -44,21 +45,48 @@ def _core_checks(settings: Settings) -> Iterator[Check]:
         )
     else:
         yield Check("warn", "history.jsonl", f"{home.history_path} not found (no sessions yet)")
-    version = sdk_door.cli_version()
-    if version:
-        yield Check("ok", "claude CLI", version)
-    else:
-        yield Check("FAIL", "claude CLI", "the bundled Claude Code CLI did not answer --version")
+    yield from cli_checks(core.cli)
     yield Check("ok", "approved roots", core.roots.describe())
     apps = settings.configured_apps()
     if apps:
         yield Check("ok", "apps", ", ".join(apps))
     else:
         yield Check("FAIL", "apps", "none: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN")
+    open_paths = open_to_others(settings.data_dir)
+    if open_paths:
+        yield Check(
+            "warn",
+            "data dir",
+            f"{len(open_paths)} path(s) under {settings.data_dir} readable by others "
+            f"(e.g. {open_paths[0]}); fix: {privacy_fix(settings.data_dir)}",
+        )
+    else:
+        yield Check("ok", "data dir", f"{settings.data_dir} is private (0700 / 0600)")
     if not settings.allowed_users:
         yield Check("warn", "allowed users", "BATON_ALLOWED_USERS is empty: nobody may use the bot")
     else:
         yield Check("ok", "allowed users", f"{len(settings.allowed_users)}")
+
+
+def cli_checks(cli: CliChoice | None) -> Iterator[Check]:
+    """Both CLIs' versions and which one runs turns (see session_core.claude_cli)."""
+    if cli is None:
+        return
+    bundled = cli.bundled
+    if bundled.version:
+        yield Check("ok", "bundled claude CLI", f"{bundled.version} ({bundled.path})")
+    else:
+        yield Check("FAIL", "bundled claude CLI", f"{bundled.path} did not answer --version")
+    if cli.user is not None:
+        level: Level = "ok" if cli.user.version else "warn"
+        found = cli.user.version or "no answer to --version"
+        yield Check(level, "your claude CLI", f"{found} ({cli.user.path})")
+    else:
+        yield Check("ok", "your claude CLI", "none on PATH and no BATON_CLAUDE_CLI")
+    level = "warn" if cli.notice else "ok"
+    if cli.version is None:
+        level = "FAIL"
+    yield Check(level, "turns run on", cli.describe())
 
 
 async def run_doctor(settings: Settings) -> int:
@@ -73,6 +101,15 @@ async def run_doctor(settings: Settings) -> int:
             Check("ok", "database", f"{db_path} (migration {database.migration_version})")
         )
         await database.close()
+    checks.extend(await _platform_checks(settings))
     for check in checks:
         typer.echo(f"{check.level:>4}  {check.name}: {check.detail}")
     return 1 if any(c.level == "FAIL" for c in checks) else 0
+
+
+async def _platform_checks(settings: Settings) -> list[Check]:
+    from pathlib import Path
+
+    from chat_adapters.doctor_platforms import platform_checks
+
+    return await platform_checks(settings, Path.cwd() / ".env")

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     allowed_users: Annotated[frozenset[tuple[AppName, str]], NoDecode] = Field(
         default=frozenset(), alias="BATON_ALLOWED_USERS"
     )
+    approvers: Annotated[frozenset[tuple[AppName, str]], NoDecode] = Field(
+        default=frozenset(), alias="BATON_APPROVERS"
+    )
     roots: Annotated[tuple[Path, ...], NoDecode] = Field(
         default_factory=lambda: (Path.cwd().resolve(),), alias="BATON_ROOTS"
     )
@@ -52,6 +55,14 @@ class Settings(BaseSettings):
     claude_config_dir: Path = Field(
         default_factory=lambda: Path.home() / ".claude", alias="CLAUDE_CONFIG_DIR"
     )
+    anthropic_api_key: str | None = Field(default=None, alias="ANTHROPIC_API_KEY", repr=False)
+    """Claude Code's own credential, passed on to it so a key kept in `.env` reaches it
+    (the environment's own value reaches it anyway). Not a ``SecretStr``: the bot's
+    secrets are withheld from Claude processes, and this one is theirs. Redacted in logs
+    all the same (see :meth:`secrets`)."""
+    claude_cli: Path | None = Field(default=None, alias="BATON_CLAUDE_CLI")
+    search_path: str = Field(default="", alias="PATH")
+    """Where to look for the user's own ``claude`` (see session_core.claude_cli)."""
 
     model: str | None = Field(default=None, alias="BATON_MODEL")
     max_turns: int | None = Field(default=None, ge=1, alias="BATON_MAX_TURNS")
@@ -64,6 +75,7 @@ class Settings(BaseSettings):
     approval_timeout_s: float = Field(default=300.0, gt=0, alias="BATON_APPROVAL_TIMEOUT_S")
     idle_timeout_s: float = Field(default=600.0, gt=0, alias="BATON_IDLE_TIMEOUT_S")
     max_live_clients: int = Field(default=4, ge=1, alias="BATON_MAX_LIVE_CLIENTS")
+    audit_days: int = Field(default=90, ge=1, alias="BATON_AUDIT_DAYS")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="BATON_LOG_LEVEL"
     )
@@ -78,7 +90,7 @@ class Settings(BaseSettings):
     notify_after_s: float = Field(default=30.0, ge=0, alias="BATON_NOTIFY_AFTER_S")
     telegram_drafts: bool = Field(default=True, alias="BATON_TELEGRAM_DRAFTS")
 
-    @field_validator("allowed_users", mode="before")
+    @field_validator("allowed_users", "approvers", mode="before")
     @classmethod
     def _parse_users(cls, value: object) -> object:
         if not isinstance(value, str):
@@ -116,6 +128,13 @@ class Settings(BaseSettings):
             return Path(value).expanduser() if value.strip() else Path.home() / ".claude"
         return value
 
+    @field_validator("claude_cli", mode="before")
+    @classmethod
+    def _claude_cli(cls, value: object) -> object:
+        if isinstance(value, str):
+            return Path(value).expanduser() if value.strip() else None
+        return value
+
     @field_validator("data_dir", mode="before")
     @classmethod
     def _data_dir(cls, value: object) -> object:
@@ -140,7 +159,8 @@ class Settings(BaseSettings):
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line or a chat message."""
         found = (self.telegram_bot_token, self.discord_bot_token, self.transcribe_api_key)
-        return tuple(s.get_secret_value() for s in found if s and s.get_secret_value())
+        tokens = tuple(s.get_secret_value() for s in found if s and s.get_secret_value())
+        return (*tokens, self.anthropic_api_key) if self.anthropic_api_key else tokens
 
 
 BOT_PREFIXES = ("TELEGRAM_", "DISCORD_", "BATON_")

@@ -31,7 +31,7 @@ import structlog
 from chat_adapters.choices import tool_input_summary
 from chat_adapters.redaction import Redactor
 from chat_adapters.surface import LiveReply, StopCallback, Surface, fit_status, truncate_to
-from chat_adapters.text_split import split_markdown_chunks
+from chat_adapters.text_split import Chunk, split_markdown_chunks
 from session_core.events import (
     Outcome,
     TextDelta,
@@ -350,13 +350,24 @@ class StreamingReply:
         """Finalize full messages while the rest is longer than one message."""
         while self._measure(display := self._display()) > self._budget:
             prefix = len(self._seg_prefix)
-            first, second = split_markdown_chunks(display, self._budget, self._measure)[:2]
+            first, second = self._split(display, prefix)
             if first.end <= prefix:  # cannot happen with sane limits; never loop forever
                 self._seg_prefix = ""
                 continue
             model = (self._seg_start, self._seg_start + first.end - prefix)
             await self._finalize(first.text, (), model)
             self._seg_start, self._seg_prefix = model[1], second.prefix
+
+    def _split(self, display: str, prefix: int) -> tuple[Chunk, Chunk]:
+        """The first full message and the rest, never cutting a secret in two (each half
+        would pass the redactor); a message only shrinks for it, down to half."""
+        budget = self._budget
+        while True:
+            first, second = split_markdown_chunks(display, budget, self._measure)[:2]
+            start = self._redactor.straddling(display, first.end)
+            if start is None or start <= prefix or budget <= self._budget // 2:
+                return first, second
+            budget = max(self._budget // 2, budget - self._measure(display[start : first.end]))
 
     async def _send_tool_lines(self) -> None:
         """Surfaces that cannot edit get tool lines in batches, as their own messages:

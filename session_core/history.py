@@ -28,6 +28,8 @@ from typing import Any, BinaryIO, TypeAlias
 
 import structlog
 
+from session_core.history_writer import append_whole_line
+
 log = structlog.get_logger(__name__)
 
 MAX_LINE_BYTES = 1 << 20
@@ -324,9 +326,11 @@ def append_history_entry(
     """Append one prompt line exactly as the CLI writes it, so the terminal sees it.
 
     One ``write`` of the whole line on an ``O_APPEND`` descriptor, under the CLI's lock,
-    so concurrent writers (the CLI, other bot processes) never interleave or leave a
-    partial line. The file is created 0600 like the CLI's. Raises ``ValueError`` for bad
-    arguments and ``HistoryLockTimeout`` when the lock stays busy; nothing is written then.
+    so concurrent writers (the CLI, other bot processes) never interleave; a partial last
+    line is closed first and a failed write is undone (``append_whole_line``). The file
+    is created 0600 like the CLI's. Raises ``ValueError`` for bad arguments, ``OSError``
+    when the disk refuses the line (the file is then unchanged) and ``HistoryLockTimeout``
+    when the lock stays busy; nothing is written then.
     """
     if not isinstance(display, str):
         raise ValueError("display must be a string")
@@ -348,13 +352,7 @@ def append_history_entry(
     )
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with history_lock(path, timeout_s=lock_timeout_s):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            written = os.write(fd, line)
-            while written < len(line):  # only on a full disk or a signal: finish the line
-                written += os.write(fd, line[written:])
-        finally:
-            os.close(fd)
+        append_whole_line(path, line)
     return HistoryEntry(display, timestamp_ms, resolved, session_id)
 
 

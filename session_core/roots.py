@@ -47,20 +47,30 @@ class ApprovedRoots:
         given = Path(os.path.expanduser(text))
         bases = [given] if given.is_absolute() else [b / given for b in self._bases(base)]
         for path in bases:
-            real = Path(os.path.realpath(path))
-            if not real.is_dir():
-                continue
-            if self.contains(real):
-                return real
-            raise OutsideRoots(f"{real} is outside the approved roots ({self.describe()})")
+            if Path(os.path.realpath(path)).is_dir():
+                return self.check(path)
         raise OutsideRoots(f"no such directory: {text}")
 
     def check(self, path: str | os.PathLike[str]) -> Path:
-        """Refuse an existing path (e.g. a resumed session's project) outside the roots."""
+        """THE decision whether a directory may be used: its real path (symlinks and
+        ``..`` resolved) when that lies inside a root, else :class:`OutsideRoots`.
+
+        Every path that sets, shows or runs in a directory goes through here (typed and
+        picked ``/cd``, saved chat preferences, a session's project, the runner at turn
+        start), and the caller then uses the returned real path, not what it passed.
+        """
         real = Path(os.path.realpath(path))
         if not self.contains(real):
             raise OutsideRoots(f"{real} is outside the approved roots ({self.describe()})")
         return real
+
+    def allows(self, path: str | os.PathLike[str]) -> bool:
+        """:meth:`check` as a yes/no, for filtering lists."""
+        try:
+            self.check(path)
+        except OutsideRoots:
+            return False
+        return True
 
     def describe(self) -> str:
         return ", ".join(str(r) for r in self.roots)

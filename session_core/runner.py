@@ -31,6 +31,8 @@ import structlog
 
 from session_core.approvals import Approver, PermissionMode
 from session_core.catalog import SessionCatalog
+from session_core.chat_tools import FileSink
+from session_core.claude_commands import CommandBook, ContextUsage, SessionProbe, parse_commands
 from session_core.claude_home import ClaudeHome, find_transcript, is_safe_session_id
 from session_core.client_pool import ClientPool
 from session_core.events import (
@@ -43,6 +45,7 @@ from session_core.events import (
 )
 from session_core.history import append_history_entry
 from session_core.permission_modes import effective_mode
+from session_core.roots import ApprovedRoots, OutsideRoots
 from session_core.sdk_door import (
     ClaudeConnection,
     DoorError,
@@ -101,9 +104,13 @@ class TurnRunner:
         approver: Approver | None = None,
         fallback_on_resume_failure: bool = True,
         claims_dir: Path | None = None,
+        cli_path: str | None = None,
         allow_bypass: bool = False,
+        roots: ApprovedRoots | None = None,
     ) -> None:
         self._home = home
+        self._roots = roots
+        self._cli_path = cli_path
         self._catalog = catalog
         self._base_env = dict(base_env)
         self._model = model
@@ -118,6 +125,8 @@ class TurnRunner:
             idle_timeout_s=idle_timeout_s, max_live=max_live_clients
         )
         self._running: dict[str, ClaudeConnection] = {}
+        self.commands = CommandBook()
+        """Claude Code's command list per directory, as the last turn's CLI offered it."""
         self._catalog_lock = threading.Lock()
         self._dispatch = asyncio.Lock()
         self._closed = False
@@ -202,8 +211,11 @@ class TurnRunner:
         fork: bool = False,
         permission_mode: PermissionMode | None = None,
         images: Sequence[ImageInput] = (),
+        file_sink: FileSink | None = None,
     ) -> AsyncGenerator[TurnEvent, None]:
         """Run one turn; TurnStarted first, TurnFinished last, nothing raised.
+
+        With ``file_sink`` (a chat drives the turn) the model gets ``send_to_chat``.
 
         ``fork`` resumes the session's history into a new session id. Close the
         iterator (``aclosing``) if you stop early: the turn is then interrupted and
@@ -220,9 +232,18 @@ class TurnRunner:
             target = await asyncio.to_thread(
                 self._resolve_target, working_directory, session_id, force_new
             )
-            fresh = target.session_id is None or fork
-            lock_id = str(uuid.uuid4()) if fresh else str(target.session_id)
-            ticket = self._locks.take_ticket(lock_id)
+            refused = self._outside_roots(target)
+            if refused is None:
+                target = self._checked(target)
+                fresh = target.session_id is None or fork
+                lock_id = str(uuid.uuid4()) if fresh else str(target.session_id)
+                ticket = self._locks.take_ticket(lock_id)
+        if refused is not None:
+            sid = target.session_id or ""
+            log.warning("turn_outside_roots", session_id=sid, reason=refused)
+            yield TurnStarted(session_id=sid, working_directory=target.cwd, resumed=False)
+            yield TurnFinished(outcome="error", session_id=sid, error=refused)
+            return
         use_approver = approver or self._approver
         turn_model = model or self._model
         if permission_mode is not None:  # the last gate: bypass only when the operator allows
@@ -253,6 +274,7 @@ class TurnRunner:
                     model=turn_model,
                     with_approvals=use_approver is not None,
                     permission_mode=permission_mode,
+                    chat_tools=file_sink is not None,
                 )
             except _OpenFailed as failed:
                 log.warning("turn_not_started", session_id=failed.session_id, reason=failed.reason)
@@ -277,10 +299,39 @@ class TurnRunner:
                 stack.callback(fallback.release)
                 await fallback.wait()
             async with aclosing(
-                self._drive(opened, prompt, user_id, use_approver, turn_model, images)
+                self._drive(opened, prompt, user_id, use_approver, turn_model, images, file_sink)
             ) as events:
                 async for event in events:
                     yield event
+
+    async def probe(
+        self, working_directory: str | os.PathLike[str], session_id: str | None = None
+    ) -> SessionProbe:
+        """Claude Code's commands for a directory and, with ``session_id``, the session's
+        context usage: from its live CLI when there is one, else a short-lived CLI
+        (resuming the session read-only: nothing is sent). Raises DoorError."""
+        cwd = os.fspath(working_directory)
+        live = self._running.get(session_id) if session_id else None
+        pooled = None if live or not session_id else self._pool.take(session_id)
+        connection = live or pooled
+        fresh = connection is None
+        if connection is None:
+            options = self._options(cwd, resume=session_id, model=None, with_approvals=False)
+            connection = ClaudeConnection(options)
+        try:
+            if fresh:
+                await connection.connect()
+            info = await connection.server_info()
+            self.commands.remember(connection.cwd, info)
+            usage = await connection.context_usage() if session_id else None
+        finally:
+            if pooled is not None and session_id:
+                await self._pool.give_back(session_id, pooled)
+            elif fresh:
+                await connection.close()
+        return SessionProbe(
+            parse_commands(info), ContextUsage.parse(usage) if usage is not None else None
+        )
 
     async def interrupt(self, session_id: str) -> bool:
         """Stop the turn running on ``session_id``; False if none is running."""
@@ -322,6 +373,25 @@ class TurnRunner:
         project = newest.project if _is_dir(newest.project) else workdir
         return _Target(newest.session_id, project, workdir)
 
+    def _outside_roots(self, target: _Target) -> str | None:
+        """Why the turn may not run where it would (None: it may), decided again here at
+        turn start by the one roots check, whatever the caller checked before."""
+        if self._roots is None:
+            return None
+        try:
+            self._roots.check(target.cwd)
+            self._roots.check(target.workdir)
+        except OutsideRoots as exc:
+            return str(exc)
+        return None
+
+    def _checked(self, target: _Target) -> _Target:
+        """The target with the very real paths the roots check approved."""
+        if self._roots is None:
+            return target
+        cwd, workdir = self._roots.check(target.cwd), self._roots.check(target.workdir)
+        return replace(target, cwd=str(cwd), workdir=str(workdir))
+
     def _catalog_read(self, call: Callable[[], _T]) -> _T | None:
         """One catalog read at a time (its index is not thread-safe); never fatal."""
         with self._catalog_lock:
@@ -340,12 +410,13 @@ class TurnRunner:
         model: str | None,
         with_approvals: bool,
         permission_mode: PermissionMode | None = None,
+        chat_tools: bool = False,
     ) -> _Opened:
         failure: ResumeFailure | None = None
         sid = target.session_id
         if sid is not None:
             if not fork:
-                reused = await self._reuse(sid, with_approvals, permission_mode)
+                reused = await self._reuse(sid, with_approvals, permission_mode, chat_tools)
                 if reused is not None:
                     return _Opened(reused, sid, reused.cwd, True, None)
             try:
@@ -359,6 +430,7 @@ class TurnRunner:
                     model=model,
                     with_approvals=with_approvals,
                     permission_mode=permission_mode,
+                    chat_tools=chat_tools,
                 )
                 connection = await self._connect(options)
                 connection.cost_baseline = await asyncio.to_thread(self._session_cost, sid)
@@ -375,6 +447,7 @@ class TurnRunner:
             model=model,
             with_approvals=with_approvals,
             permission_mode=permission_mode,
+            chat_tools=chat_tools,
         )
         try:
             connection = await self._connect(options)
@@ -392,6 +465,7 @@ class TurnRunner:
         model: str | None,
         with_approvals: bool,
         permission_mode: PermissionMode | None = None,
+        chat_tools: bool = False,
     ) -> TurnOptions:
         return TurnOptions(
             cwd=cwd,
@@ -404,7 +478,9 @@ class TurnRunner:
             max_budget_usd=self._max_budget_usd,
             with_approvals=with_approvals,
             permission_mode=permission_mode,
+            cli_path=self._cli_path,
             bypass_allowed=self._allow_bypass,
+            chat_tools=chat_tools,
         )
 
     async def _connect(self, options: TurnOptions) -> ClaudeConnection:
@@ -419,7 +495,11 @@ class TurnRunner:
         return connection
 
     async def _reuse(
-        self, session_id: str, with_approvals: bool, permission_mode: PermissionMode | None = None
+        self,
+        session_id: str,
+        with_approvals: bool,
+        permission_mode: PermissionMode | None = None,
+        chat_tools: bool = False,
     ) -> ClaudeConnection | None:
         """The session's live connection, unless someone else moved the session on."""
         connection = self._pool.take(session_id)
@@ -428,6 +508,8 @@ class TurnRunner:
         why = None
         if connection.with_approvals != with_approvals:
             why = "approvals changed"
+        elif connection.options.chat_tools != chat_tools:
+            why = "chat tools changed"
         elif connection.transcript_mark != await asyncio.to_thread(
             self._transcript_mark, session_id, connection.cwd
         ):
@@ -468,9 +550,11 @@ class TurnRunner:
         approver: Approver | None,
         model: str | None,
         images: Sequence[ImageInput] = (),
+        file_sink: FileSink | None = None,
     ) -> AsyncGenerator[TurnEvent, None]:
         connection, sid = opened.connection, opened.session_id
         connection.approver = approver
+        connection.file_sink = file_sink
         self._running[sid] = connection
         state = TranslationState()
         finished: TurnFinished | None = None
@@ -494,6 +578,7 @@ class TurnRunner:
             )
             if model != connection.model:
                 await connection.set_model(model)
+            self.commands.remember(opened.cwd, await connection.server_info())
             recorded = False
             sent = True
             async with aclosing(connection.turn(prompt, state, images)) as messages:
@@ -519,6 +604,7 @@ class TurnRunner:
         finally:
             self._running.pop(sid, None)
             connection.approver = None
+            connection.file_sink = None
             # Shielded: a consumer cancelled twice must still not leak the CLI process.
             await asyncio.shield(
                 self._release(

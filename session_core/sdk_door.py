@@ -13,7 +13,6 @@ import asyncio
 import base64
 import contextlib
 import os
-import subprocess
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,10 +38,24 @@ from claude_agent_sdk import (
     ToolResultBlock,
     ToolUseBlock,
     UserMessage,
+    create_sdk_mcp_server,
+    tool,
 )
-from claude_agent_sdk.types import SystemPromptPreset
+from claude_agent_sdk.types import McpSdkServerConfig, SystemPromptPreset
 
 from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver, PermissionMode
+from session_core.chat_tools import (
+    SEND_TO_CHAT,
+    SEND_TO_CHAT_DESCRIPTION,
+    SEND_TO_CHAT_SCHEMA,
+    SEND_TO_CHAT_TOOL,
+    SERVER_NAME,
+    FileOffer,
+    FileSink,
+    confine,
+)
+from session_core.child_guard import guarded_cli_path, parent_env
+from session_core.claude_cli import bundled_cli
 from session_core.events import (
     ImageInput,
     Outcome,
@@ -86,9 +99,13 @@ class TurnOptions:
     max_budget_usd: float | None = None
     with_approvals: bool = False
     permission_mode: PermissionMode | None = None
+    cli_path: str | None = None
+    """The Claude Code CLI to run (see ``claude_cli.choose_cli``); None: the bundled one."""
     bypass_allowed: bool = False
     """The operator allows bypass (``BATON_ALLOW_BYPASS``); without it a bypass turn
     runs in ``default`` mode and never gets ``IS_SANDBOX``."""
+    chat_tools: bool = False
+    """Offer the chat's own tools (``send_to_chat``): only when a chat drives the turn."""
 
 
 def build_options(
@@ -96,9 +113,11 @@ def build_options(
     *,
     can_use_tool: CanUseTool | None = None,
     stderr: Callable[[str], None] | None = None,
+    chat_server: McpSdkServerConfig | None = None,
 ) -> ClaudeAgentOptions:
-    """``ClaudeAgentOptions`` for one connection: partial messages on, our entrypoint."""
-    env = {**turn.env, "CLAUDE_CODE_ENTRYPOINT": ENTRYPOINT}
+    """``ClaudeAgentOptions`` for one connection: partial messages on, our entrypoint,
+    a CLI that dies with this process (``child_guard``)."""
+    env = {**turn.env, "CLAUDE_CODE_ENTRYPOINT": ENTRYPOINT, **parent_env()}
     env.pop("IS_SANDBOX", None)
     mode = effective_mode(turn.permission_mode, None, allow_bypass=turn.bypass_allowed).mode
     if mode == "bypassPermissions" and _is_root():
@@ -120,11 +139,22 @@ def build_options(
         can_use_tool=can_use_tool,
         stderr=stderr,
         permission_mode=mode if turn.permission_mode is not None else None,
+        cli_path=_guarded(turn.cli_path),
+        mcp_servers={SERVER_NAME: chat_server} if chat_server is not None else {},
+        # Our own tool confines itself: pre-allowed (in the callback when there is one,
+        # since an allowed_tools entry would shadow it).
+        allowed_tools=[SEND_TO_CHAT_TOOL] if chat_server and can_use_tool is None else [],
     )
 
 
 def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _guarded(cli: str | None) -> Path | str | None:
+    """The chosen CLI (None: the SDK's bundled one) behind the parent-death launcher."""
+    target = Path(cli) if cli else bundled_cli().path
+    return guarded_cli_path(target) or cli
 
 
 # translation -----------------------------------------------------------------------
@@ -357,6 +387,8 @@ class ClaudeConnection:
         self.model = options.model
         self.permission_mode: PermissionMode | None = options.permission_mode
         self.approver: Approver | None = None
+        self.file_sink: FileSink | None = None
+        """Where ``send_to_chat`` delivers; set per turn like ``approver``."""
         self.turns = 0
         self.transcript_mark: tuple[int, int] | None = None
         """(size, mtime_ns) of the transcript when our last turn ended."""
@@ -365,7 +397,12 @@ class ClaudeConnection:
         self._stderr: deque[str] = deque(maxlen=40)
         can_use_tool = self._can_use_tool if options.with_approvals else None
         self._client = ClaudeSDKClient(
-            build_options(options, can_use_tool=can_use_tool, stderr=self._stderr.append)
+            build_options(
+                options,
+                can_use_tool=can_use_tool,
+                stderr=self._stderr.append,
+                chat_server=self._chat_server() if options.chat_tools else None,
+            )
         )
         self._state: TranslationState | None = None
         self._stop_requested = False
@@ -426,6 +463,20 @@ class ClaudeConnection:
         if state.finished is None:
             raise DoorError(self.stderr_tail(1) or "the Claude CLI stopped without a result")
 
+    async def server_info(self) -> dict[str, Any] | None:
+        """The CLI's initialize answer (commands, skills), kept since connect: no round trip."""
+        try:
+            return await self._client.get_server_info()
+        except Exception as exc:
+            raise DoorError(error_reason(exc, self.stderr_tail())) from exc
+
+    async def context_usage(self) -> Mapping[str, Any]:
+        """What ``/context`` shows, asked of the CLI."""
+        try:
+            return dict(await self._client.get_context_usage())
+        except Exception as exc:
+            raise DoorError(error_reason(exc, self.stderr_tail())) from exc
+
     async def interrupt(self) -> None:
         """Ask the CLI to stop the current (or imminent) turn; it still ends with a result."""
         self._stop_requested = True
@@ -456,9 +507,31 @@ class ClaudeConnection:
         with contextlib.suppress(Exception):
             await self._client.disconnect()
 
+    def _chat_server(self) -> McpSdkServerConfig:
+        @tool(SEND_TO_CHAT, SEND_TO_CHAT_DESCRIPTION, SEND_TO_CHAT_SCHEMA)
+        async def send_to_chat(args: dict[str, Any]) -> dict[str, Any]:
+            return await self._send_to_chat(args)
+
+        return create_sdk_mcp_server(SERVER_NAME, tools=[send_to_chat])
+
+    async def _send_to_chat(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The tool's body: confine, hand to the chat's sink, tell the model the outcome."""
+        sink = self.file_sink
+        try:
+            if sink is None:
+                raise ValueError("no chat is reading this turn")
+            path = confine(str(args.get("path") or ""), self.cwd)
+            told = await sink(FileOffer(path, str(args.get("caption") or "")))
+        except ValueError as exc:
+            log.info("send_to_chat_refused", reason=str(exc))
+            return {"content": [{"type": "text", "text": f"Not sent: {exc}"}], "is_error": True}
+        return {"content": [{"type": "text", "text": told}]}
+
     async def _can_use_tool(
         self, tool_name: str, tool_input: dict[str, Any], context: ToolPermissionContext
     ) -> PermissionResultAllow | PermissionResultDeny:
+        if tool_name == SEND_TO_CHAT_TOOL and self.options.chat_tools:
+            return PermissionResultAllow()
         approver = self.approver
         if approver is None:
             return PermissionResultDeny(message="No one is there to approve this tool call.")
@@ -502,26 +575,3 @@ async def user_message(prompt: str, images: Sequence[ImageInput]) -> AsyncIterat
         "message": {"role": "user", "content": content},
         "parent_tool_use_id": None,
     }
-
-
-def cli_path() -> Path:
-    """The Claude Code CLI bundled in the pinned claude-agent-sdk wheel."""
-    import claude_agent_sdk
-
-    return Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
-
-
-def cli_version(timeout_s: float = 20.0) -> str | None:
-    """``claude --version`` of the bundled CLI, or None when it does not answer."""
-    try:
-        done = subprocess.run(
-            [str(cli_path()), "--version"],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-            env={**os.environ, "DISABLE_AUTOUPDATER": "1"},
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None

@@ -1,13 +1,14 @@
 """storage: the bot's own small SQLite database (aiosqlite).
 
-Chat preferences, the audit log, usage per turn, which doors used a session, and
-pending button choices. No sessions table: Claude Code's files hold session state,
-and a pin here is only a pointer to a Claude session id.
+Chat preferences, the audit log, usage per turn, which doors used a session,
+pending button choices and inbound prompts until their turn ends. No sessions table:
+Claude Code's files hold session state, and a pin here is only a pointer to a Claude session id.
 """
 
 from storage.audit import AuditEntry, AuditLog
 from storage.database import Database, DatabaseError
 from storage.doors import DOORS, DoorLog, DoorUse
+from storage.inbound import InboundPrompt, InboundPrompts
 from storage.migrations import MIGRATIONS, MigrationError, migration
 from storage.pending import PendingChoice, PendingChoices
 from storage.preferences import (
@@ -32,6 +33,8 @@ __all__ = [
     "DatabaseError",
     "DoorLog",
     "DoorUse",
+    "InboundPrompt",
+    "InboundPrompts",
     "MigrationError",
     "PendingChoice",
     "PendingChoices",

@@ -73,6 +73,45 @@ class AuditLog:
         )
         return [_from_row(tuple(row)) for row in rows]
 
+    async def prune(self, *, older_than_days: float) -> int:
+        """Delete entries older than ``older_than_days`` (the retention); how many went."""
+        if older_than_days <= 0:
+            raise ValueError(f"older_than_days must be positive, not {older_than_days}")
+        cutoff = to_ms(self._clock()) - int(older_than_days * 86_400_000)
+        cursor = await self._conn.execute("DELETE FROM audit_log WHERE at < ?", (cutoff,))
+        return max(cursor.rowcount, 0)
+
+    async def search(
+        self,
+        *,
+        since: datetime | None = None,
+        app: str | None = None,
+        user_id: str | None = None,
+        limit: int = 1000,
+    ) -> list[AuditEntry]:
+        """Entries at or after ``since`` by one app and/or user, oldest first (as read),
+        the newest ``limit`` of them."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        where: list[str] = []
+        params: list[object] = []
+        if since is not None:
+            where.append("at >= ?")
+            params.append(to_ms(since))
+        if app is not None:
+            where.append("app = ?")
+            params.append(app)
+        if user_id is not None:
+            where.append("user_id = ?")
+            params.append(user_id)
+        sql = f"SELECT {_COLUMNS} FROM audit_log"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = await self._conn.execute_fetchall(
+            f"{sql} ORDER BY at DESC, id DESC LIMIT ?", (*params, limit)
+        )
+        return [_from_row(tuple(row)) for row in reversed(list(rows))]
+
     async def count(self, *, allowed: bool | None = None) -> int:
         """How many entries; only refusals with ``allowed=False``."""
         sql = "SELECT COUNT(*) FROM audit_log"

@@ -23,6 +23,7 @@ import structlog
 from storage.audit import AuditLog
 from storage.clock import Clock, utc_now
 from storage.doors import DoorLog
+from storage.inbound import InboundPrompts
 from storage.migrations import (
     MIGRATIONS,
     MigrationRegistry,
@@ -55,6 +56,7 @@ class Database:
         self.usage = UsageLog(conn, clock=clock)
         self.doors = DoorLog(conn, clock=clock)
         self.pending = PendingChoices(conn, clock=clock)
+        self.inbound = InboundPrompts(conn, clock=clock)
 
     @staticmethod
     def open(

@@ -310,3 +310,31 @@ async def m004_pending_choices(conn: aiosqlite.Connection) -> None:
         """,
         "CREATE INDEX pending_choices_expires_at ON pending_choices (expires_at)",
     )
+
+
+@migration
+async def m005_inbound_prompts(conn: aiosqlite.Connection) -> None:
+    """Prompts a chat sent, kept from acknowledgement until their turn ends: a crash
+    loses none, and the app's message id makes a redelivered one a no-op."""
+    await _move_aside(conn, "inbound_prompts")
+    await _run(
+        conn,
+        """
+        CREATE TABLE inbound_prompts (
+            app TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            thread_id TEXT NOT NULL DEFAULT '',
+            message_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            mention TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            attachments INTEGER NOT NULL DEFAULT 0,
+            received_at INTEGER NOT NULL,
+            session_id TEXT,
+            finished_at INTEGER,
+            PRIMARY KEY (app, chat_id, thread_id, message_id)
+        )
+        """,
+        "CREATE INDEX inbound_prompts_open ON inbound_prompts (app, finished_at)",
+    )

@@ -113,3 +113,64 @@ def test_append_waits_for_another_process_holding_the_lock(tmp_path: Path) -> No
         holder.wait(timeout=10)
     assert waited >= 0.2
     assert [e.display for e in read_claude_history(path)] == ["after"]
+
+
+# Appends the way the CLI 2.1.330 does (reference/claude-code-offline.md §17): the
+# ``history.jsonl.lock`` directory taken with mkdir, one ``write`` on an O_APPEND fd.
+CLI_STYLE = """
+import json, os, sys, time
+path, count, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+lock = path + ".lock"
+while not os.path.exists(go):
+    time.sleep(0.001)
+for i in range(count):
+    line = json.dumps({"display": f"cli {i} " + "c" * (i % 300), "pastedContents": {},
+        "timestamp": i, "project": "/w/cli", "sessionId": "cli-session"},
+        separators=(",", ":")).encode() + b"\\n"
+    while True:
+        try:
+            os.mkdir(lock)
+            break
+        except FileExistsError:
+            time.sleep(0.001)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.write(fd, line)
+        os.close(fd)
+    finally:
+        os.rmdir(lock)
+"""
+
+INTERLEAVED = 500
+
+
+def test_cli_style_writer_and_the_bot_interleave_1000_whole_lines(tmp_path: Path) -> None:
+    """A separate process appending exactly as the CLI does (its lock, one write), not the
+    real CLI: driving the TUI 500 times would take many minutes. The real TUI is exercised
+    below with a smaller count."""
+    path = tmp_path / "history.jsonl"
+    go = tmp_path / "go"
+    cli = subprocess.Popen(
+        [sys.executable, "-c", CLI_STYLE, str(path), str(INTERLEAVED), str(go)],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    bot = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), "bot", str(INTERLEAVED), str(go)],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        go.touch()
+        assert cli.wait(timeout=100) == 0
+        assert bot.wait(timeout=100) == 0
+    finally:
+        cli.kill()
+        bot.kill()
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    whole = [json.loads(line) for line in lines[:-1]]  # no torn or merged line
+    cli_numbers = [int(e["display"].split()[1]) for e in whole if e["project"] == "/w/cli"]
+    bot_numbers = [int(e["display"].split()[1]) for e in whole if e["project"] == "/w/bot"]
+    assert cli_numbers == list(range(INTERLEAVED))
+    assert bot_numbers == list(range(INTERLEAVED))
+    order = [e["project"] for e in whole]
+    assert sum(1 for a, b in pairwise(order) if a != b) > 20  # they really interleaved

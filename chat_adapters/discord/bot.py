@@ -8,10 +8,12 @@ autocomplete from the dispatcher for sessions and directories. They sync to
 Every interaction is answered inside Discord's 3 seconds: authorization first (a
 refusal is an ephemeral message only the person sees, and nothing reaches Claude),
 then ``defer(thinking=True)``; the command's surface sends its first message as the
-deferred follow-up. Messages in channels and threads (a session's thread above all) go
-to Claude as prompts; that needs the privileged message-content intent, without which
-their text arrives empty and ``/ask`` still works. A message in a chat with an open
-free-text question answers the question instead.
+deferred follow-up. A plain message is a prompt only where it is addressed to the bot
+(:func:`addressed_to_bot`): in a thread the bot opened for a session, in a DM, or when it
+mentions the bot; anything else in a channel is people talking, ignored without a reply
+or an audit row. Thread and DM text needs the privileged message-content intent, without
+which mentions and ``/ask`` still work. A message in a chat with an open free-text
+question answers the question instead.
 
 :func:`run_discord` runs in the shared event loop: login, then the gateway in a task
 (discord.py reconnects and RESUMEs by itself), until ``stopping`` is set.
@@ -36,7 +38,10 @@ from chat_adapters.discord.client import BatonClient, use_endpoints
 from chat_adapters.discord.surface import DiscordSurface, MessageChannel
 from chat_adapters.discord.voice_clips import audio_clip, split_audio
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
+from chat_adapters.press_gate import Press
+from chat_adapters.recovery import recover_prompts
 from chat_adapters.voice import VoicePrompts
+from storage import InboundPrompt
 from storage.preferences import ChatKey
 
 log = structlog.get_logger(__name__)
@@ -130,18 +135,41 @@ class DiscordBot:
     async def _run_client(self, stopping: asyncio.Event) -> None:
         client = self.client
         connect: asyncio.Task[None] | None = None
+        recovery: asyncio.Task[int] | None = None
         stop = asyncio.create_task(stopping.wait(), name="discord-stopping")
         try:
             async with asyncio.timeout(LOGIN_TIMEOUT_S):
                 await client.login(self.config.token)
             connect = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+            recovery = asyncio.create_task(self._recover(client), name="discord-recovery")
             await asyncio.wait({connect, stop}, return_when=asyncio.FIRST_COMPLETED)
             if connect.done():
                 connect.result()  # a fatal gateway error (refused intent, token reset...)
                 raise RuntimeError("the Discord gateway connection ended")
         finally:
             stop.cancel()
+            if recovery is not None:
+                recovery.cancel()
             await self._shutdown(connect)
+
+    async def _recover(self, client: BatonClient) -> int:
+        """Once the gateway is ready: prompts a crash left unfinished run again."""
+        await client.ready.wait()
+
+        async def surface_for(prompt: InboundPrompt) -> DiscordSurface | None:
+            key = prompt.chat
+            channel_id = int(key.thread_id or key.chat_id)
+            channel = client.get_channel(channel_id)
+            if channel is None:
+                try:
+                    channel = await client.fetch_channel(channel_id)
+                except discord.HTTPException:
+                    return None
+            if not hasattr(channel, "send"):
+                return None
+            return self._surface(channel, int(prompt.user_id))
+
+        return await recover_prompts(self.dispatcher, APP, surface_for)
 
     async def _shutdown(self, connect: asyncio.Task[None] | None) -> None:
         """Deliver queued messages, then close; every step bounded."""
@@ -171,11 +199,22 @@ class DiscordBot:
             return False
 
     async def _gate(self, interaction: discord.Interaction[Any], action: str) -> bool:
-        """Authorize an interaction; a refusal is answered ephemerally, here."""
-        if await self._authorize(sender_of(interaction.user), chat_of(interaction.channel), action):
+        """Authorize an interaction; a refusal is answered ephemerally, here. A button
+        press (``press:<kind>:<label>``) goes through the dispatcher's press gate."""
+        sender, chat = sender_of(interaction.user), chat_of(interaction.channel)
+        refusal: str | None = self.dispatcher.refusal_text
+        if action.startswith("press:"):
+            _, kind, label = action.split(":", 2)
+            chat_id = f"{chat.chat_id}:{chat.thread_id}" if chat.thread_id else chat.chat_id
+            refusal = self.dispatcher.presses.check(
+                Press(APP, sender.user_id, chat_id, kind, label)
+            )
+        elif await self._authorize(sender, chat, action):
+            refusal = None
+        if refusal is None:
             return True
         if not interaction.response.is_done():
-            await interaction.response.send_message(self.dispatcher.refusal_text, ephemeral=True)
+            await interaction.response.send_message(refusal, ephemeral=True)
         return False
 
     # -- slash commands -----------------------------------------------------------------
@@ -198,7 +237,7 @@ class DiscordBot:
             if self.client.router.answer_typed(channel.id, args):
                 await surface.send_text(ANSWERED)
                 return
-            await self.dispatcher.on_text(surface, chat, sender, args)
+            await self.dispatcher.on_text(surface, chat, sender, args, (), str(interaction.id))
             return
         await self.dispatcher.on_command(surface, chat, sender, spec.name, args)
 
@@ -235,6 +274,10 @@ class DiscordBot:
     async def _on_message(self, message: discord.Message) -> None:
         if message.type not in MESSAGE_TYPES:
             return
+        bot_id = self.client.user.id if self.client.user is not None else None
+        waiting = self.client.router.has_typed_prompt(message.channel.id)
+        if not (waiting or addressed_to_bot(message, bot_id)):
+            return
         text = self._without_bot_mention(message.content)
         if not text.strip() and not message.attachments:
             return  # without the message-content intent, text arrives empty
@@ -256,7 +299,7 @@ class DiscordBot:
                 return
             text = spoken
         if text.strip() or attachments:
-            await self.dispatcher.on_text(surface, chat, sender, text, attachments)
+            await self.dispatcher.on_text(surface, chat, sender, text, attachments, str(message.id))
 
     async def _transcribe(
         self, surface: DiscordSurface, chat: ChatKey, audio: Sequence[discord.Attachment], text: str
@@ -318,6 +361,21 @@ class DiscordBot:
     ) -> DiscordSurface:
         target: MessageChannel = channel
         return self.client.surface(target, requester_id=requester_id, interaction=interaction)
+
+
+def addressed_to_bot(message: discord.Message, bot_id: int | None) -> bool:
+    """A DM, a message in a thread the bot opened (a session's thread), or one that
+    mentions the bot; everything else in a channel is not for us."""
+    channel = message.channel
+    if isinstance(channel, discord.DMChannel | discord.GroupChannel):
+        return True
+    if bot_id is None:
+        return False
+    if isinstance(channel, discord.Thread) and channel.owner_id == bot_id:
+        return True
+    return any(user.id == bot_id for user in message.mentions) or bool(
+        re.search(rf"<@!?{bot_id}>", message.content)
+    )
 
 
 def autocomplete_choices(found: Sequence[tuple[str, str]]) -> list[app_commands.Choice[str]]:

@@ -31,8 +31,14 @@ from chat_adapters.surface import StopCallback
 log = structlog.get_logger(__name__)
 
 Gate = Callable[[discord.Interaction[Any], str], Awaitable[bool]]
-"""Authorizes a click (``action`` names what it does). On False the gate has already
-answered the interaction (an ephemeral refusal)."""
+"""Authorizes a click (``action`` names what it does: ``press:<kind>:<label>``, see
+:func:`press_action`). On False the gate has already answered the interaction (an
+ephemeral refusal)."""
+
+
+def press_action(kind: str, label: str) -> str:
+    return f"press:{kind}:{label}"
+
 
 MAX_BUTTONS = 5
 """Up to this many options show as one row of buttons; more become select menus."""
@@ -158,7 +164,9 @@ class ComponentRouter:
         if pending is None:
             await self._stale(interaction, key)
             return
-        if not await self.gate(interaction, "choice"):
+        shown = pending.prompt.options
+        label = shown[index].label if 0 <= index < len(shown) else str(index)
+        if not await self.gate(interaction, press_action(pending.prompt.kind, label)):
             return
         pending = self._prompts.pop(key, None)
         options = pending.prompt.options if pending else ()
@@ -188,7 +196,7 @@ class ComponentRouter:
         if stop is None:
             await self._stale(interaction, key, FINISHED_NOTE)
             return
-        if not await self.gate(interaction, "stop"):
+        if not await self.gate(interaction, press_action("stop", "Stop")):
             return
         first = not stop.pressed
         stop.pressed = True

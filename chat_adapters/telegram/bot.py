@@ -25,10 +25,14 @@ from telegram.warnings import PTBDeprecationWarning
 
 from chat_adapters.commands import commands_for
 from chat_adapters.dispatch import ChatDispatcher
-from chat_adapters.telegram.buttons import Buttons
+from chat_adapters.press_gate import Press
+from chat_adapters.recovery import chat_ids, recover_prompts
+from chat_adapters.surface import Surface
+from chat_adapters.telegram.buttons import ButtonGate, Buttons
 from chat_adapters.telegram.surface import call_api
 from chat_adapters.telegram.updates import UpdateRouter
 from chat_adapters.voice import VoicePrompts
+from storage import InboundPrompt
 
 log = structlog.get_logger(__name__)
 
@@ -85,16 +89,18 @@ async def run_telegram(
     # PTB itself reads RetryAfter.retry_after while building the error; we convert it.
     warnings.filterwarnings("ignore", ".*retry_after.*", PTBDeprecationWarning)
     app = build_application(config)
+    buttons = Buttons(dispatcher.db.pending, gate=press_gate(dispatcher))
     router = UpdateRouter(
         dispatcher,
         app.bot,
-        Buttons(dispatcher.db.pending),
+        buttons,
         voice=config.voice,
         notify_after_s=config.notify_after_s,
         drafts=config.drafts,
     )
     app.add_handler(TypeHandler(Update, router.handle))
     app.add_error_handler(_log_error)
+    recovery: asyncio.Task[int] | None = None
     try:
         async with asyncio.timeout(STEP_TIMEOUT_S):
             await app.initialize()
@@ -108,6 +114,7 @@ async def run_telegram(
                 drop_pending_updates=False,
             )
         log.info("telegram_started", bot=app.bot.username)
+        recovery = asyncio.create_task(recover_telegram(dispatcher, router), name="tg-recovery")
         while not stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(WATCH_INTERVAL_S):
@@ -115,7 +122,27 @@ async def run_telegram(
             if not stopping.is_set() and not app.updater.running:
                 raise PollingStopped("Telegram polling stopped")
     finally:
+        if recovery is not None:
+            recovery.cancel()
         await _shutdown(app, router)
+
+
+def press_gate(dispatcher: ChatDispatcher) -> ButtonGate:
+    """Button presses go through the dispatcher's press gate (decided and audited)."""
+
+    def check(chat_id: int, user_id: int, kind: str, label: str) -> str | None:
+        return dispatcher.presses.check(Press("telegram", str(user_id), str(chat_id), kind, label))
+
+    return check
+
+
+async def recover_telegram(dispatcher: ChatDispatcher, router: UpdateRouter) -> int:
+    """Prompts a crash left unfinished, run again in the chats (or topics) they came from."""
+
+    async def surface_for(prompt: InboundPrompt) -> Surface:
+        return router.surface(*chat_ids(prompt.chat))
+
+    return await recover_prompts(dispatcher, "telegram", surface_for)
 
 
 async def _register_commands(app: App) -> None:

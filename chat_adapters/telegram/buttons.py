@@ -9,7 +9,8 @@ finds no handler here but finds its record there, and is told plainly that the
 question expired instead of a silent spinner.
 
 Keys are bound to the chat that showed them: the same key pressed in another chat does
-nothing.
+nothing. A ``gate`` (:class:`~chat_adapters.press_gate.PressGate`) sees every press of a
+live button first, with what it is, and may refuse it to the presser (and audits it).
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class PressReply:
     show_alert: bool = False
 
 
+ButtonGate = Callable[[int, int, str, str], str | None]
+"""Called with chat id, presser id, what kind of button ("approval", "question", "plan",
+"other", "stop") and its label; None lets the press through, a text refuses it."""
+
 PressHandler = Callable[[str, int], Awaitable[PressReply]]
 """Called with the part of the data after the key (an option index, or "") and the
 presser's user id."""
@@ -53,13 +58,18 @@ class _Route:
     chat_id: int
     handler: PressHandler
     persisted: bool
+    kind: str = "other"
+    labels: tuple[str, ...] = ()
 
 
 class Buttons:
     """Live button keys of this process; see the module doc."""
 
-    def __init__(self, pending: PendingChoices | None = None) -> None:
+    def __init__(
+        self, pending: PendingChoices | None = None, *, gate: ButtonGate | None = None
+    ) -> None:
         self._pending = pending
+        self._gate = gate
         self._routes: dict[str, _Route] = {}
         self._withdrawn: set[str] = set()
 
@@ -90,7 +100,11 @@ class Buttons:
             while key in self._routes:
                 key = secrets.token_urlsafe(9)
             persisted = False
-        self._routes[key] = _Route(chat_id, handler, persisted)
+        labels: tuple[str, ...] = ()
+        if isinstance(payload, dict):
+            kind = str(payload.get("kind", kind))
+            labels = tuple(str(o[1]) for o in payload.get("options", ()))
+        self._routes[key] = _Route(chat_id, handler, persisted, kind, labels)
         return key
 
     async def release(self, key: str, *, withdrawn: bool = False) -> None:
@@ -116,6 +130,11 @@ class Buttons:
         key, _, rest = data.partition(KEY_SEPARATOR)
         route = self._routes.get(key)
         if route is not None and route.chat_id == chat_id:
+            if self._gate is not None:
+                label = _label(route, rest)
+                refusal = self._gate(chat_id, user_id, route.kind, label)
+                if refusal is not None:
+                    return PressReply(refusal, show_alert=True)
             return await route.handler(rest, user_id)
         if key in self._withdrawn:
             return PressReply(WITHDRAWN, remove_keyboard=True)
@@ -124,6 +143,13 @@ class Buttons:
             if stored is not None:
                 return PressReply(EXPIRED_AFTER_RESTART, remove_keyboard=True, show_alert=True)
         return PressReply(EXPIRED, remove_keyboard=True)
+
+
+def _label(route: _Route, suffix: str) -> str:
+    if route.kind == "stop":
+        return "Stop"
+    index = int(suffix) if suffix.isdigit() else -1
+    return route.labels[index] if 0 <= index < len(route.labels) else suffix
 
 
 def button_data(key: str, suffix: str = "") -> str:

@@ -27,6 +27,8 @@ from typing import TypeVar
 import structlog
 from telegram import (
     Bot,
+    BotCommand,
+    BotCommandScopeChat,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -259,6 +261,32 @@ class TelegramSurface:
         sent = await self.outbox.send(upload)
         self.saw(sent.message_id)
         return MessageRef(str(sent.message_id))
+
+    async def deliver_photo(self, name: str, data: bytes, caption: str = "") -> MessageRef:
+        """An image shown as a photo (see :mod:`chat_adapters.file_delivery`)."""
+        check_file_name(name)
+        note = truncate_to(caption.strip(), MAX_CAPTION, utf16_length) or None
+
+        async def upload() -> Message:
+            return await call_api(
+                lambda: self.bot.send_photo(
+                    self.chat_id,
+                    InputFile(data, filename=name),
+                    caption=note,
+                    filename=name,
+                    message_thread_id=self.thread_id,
+                )
+            )
+
+        sent = await self.outbox.send(upload)
+        self.saw(sent.message_id)
+        return MessageRef(str(sent.message_id))
+
+    async def set_chat_commands(self, commands: Sequence[tuple[str, str]]) -> None:
+        """This chat's command menu (see :mod:`chat_adapters.claude_commands`)."""
+        menu = [BotCommand(name, description) for name, description in commands]
+        scope = BotCommandScopeChat(self.chat_id)
+        await call_api(lambda: self.bot.set_my_commands(menu, scope=scope))
 
     # -- what the bot routes here -----------------------------------------------------------
 
@@ -650,6 +678,7 @@ class _OpenPrompt:
                 kind="choice",
                 payload={
                     "surface": surface.surface_id,
+                    "kind": prompt.kind,
                     "title": prompt.title,
                     "options": [[o.id, o.label] for o in prompt.options],
                 },

@@ -191,7 +191,9 @@ class UpdateRouter:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         surface.prompt_id = message.message_id
-        await self.dispatcher.on_text(surface, chat, sender, incoming.text, attachments)
+        await self.dispatcher.on_text(
+            surface, chat, sender, incoming.text, attachments, str(message.message_id)
+        )
 
     async def _refuse(self, surface: TelegramSurface, sender: Sender) -> None:
         if sender.user_id in self._refused:
@@ -267,7 +269,10 @@ class UpdateRouter:
             thread_id = None
         chat = ChatKey.of("telegram", message.chat.id, thread_id)
         sender = _sender(query.from_user)
-        if not await self.dispatcher.authorize(sender, chat, "button"):
+        # An allowed user's press is decided and audited by the press gate, with what
+        # was pressed; a stranger's is refused and audited here.
+        if not self.dispatcher.is_allowed(sender):
+            await self.dispatcher.authorize(sender, chat, "button")
             text = truncate_to(self.dispatcher.refusal_text, 200, utf16_length)
             with contextlib.suppress(TelegramError):
                 await query.answer(text, show_alert=True)

@@ -6,6 +6,7 @@ suites check the same flows through their own fake servers.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import re
@@ -259,6 +260,12 @@ async def test_handoff_and_status(dispatcher: ChatDispatcher, claude_env: Claude
     await dispatcher.on_command(surface, CHAT, ALICE, "status", "")
     assert "State: idle" in seen(surface)
     assert sid[:8] in seen(surface)
+    assert "Claude Code:" not in seen(surface)  # not told: not shown
+
+    told = "2.1.330 (bundled): the claude on PATH (1.0.0) is older"
+    dispatcher.policy = dataclasses.replace(dispatcher.policy, claude_code=told)
+    await dispatcher.on_command(surface, CHAT, ALICE, "status", "")
+    assert f"Claude Code: {told}" in seen(surface)
 
 
 @pytest.mark.parametrize("press", ["Approve", "Keep planning"])

@@ -98,6 +98,10 @@ class Reply:
     status: int = 200
     error_message: str = ""
     cut_after_start: bool = False
+    cut_after_deltas: int | None = None
+    """Close the stream after this many text deltas: an answer cut mid-way."""
+    hang_s: float = 0.0
+    """Say nothing for this long before the response starts (a request that times out)."""
     input_tokens: int = FAKE_USAGE_INPUT
     output_tokens: int = FAKE_USAGE_OUTPUT
 
@@ -464,6 +468,8 @@ def _sse_events(
             0.0,
         )
         for i, piece in enumerate(_split(reply.text, reply.chunks)):
+            if reply.cut_after_deltas is not None and i >= reply.cut_after_deltas:
+                return
             delta = {"type": "text_delta", "text": piece}
             event = {"type": "content_block_delta", "index": index, "delta": delta}
             yield "content_block_delta", event, reply.delay_s if i else 0.0
@@ -563,6 +569,8 @@ def _handler_for(fake: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
                 self._not_found()
                 return
             reply = fake._choose_reply(request, n)
+            if reply.hang_s:
+                time.sleep(reply.hang_s)
             if reply.status != 200:
                 error = {"type": "api_error", "message": reply.error_message}
                 self._send_json(reply.status, {"type": "error", "error": error})

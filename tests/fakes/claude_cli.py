@@ -163,3 +163,20 @@ def terminal_session(claude_env: ClaudeEnv, prompt: str, *, project: Path | None
         session_id=run.session_id,
     )
     return run.session_id
+
+
+def user_claude(bin_dir: Path, *, version: str | None = None, calls: Path | None = None) -> Path:
+    """A ``claude`` in ``bin_dir`` standing for the user's own CLI: a shell wrapper around
+    the bundled binary that appends its arguments to ``calls`` (proof it was the one run);
+    with ``version`` it answers ``--version`` with that instead of the bundled one's."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    lines = ["#!/bin/sh"]
+    if calls is not None:
+        lines.append(f'echo "$*" >> "{calls}"')
+    if version is not None:
+        lines.append(f'if [ "$1" = "--version" ]; then echo "{version} (Claude Code)"; exit 0; fi')
+    lines.append(f'exec "{bundled_cli_path()}" "$@"')
+    path = bin_dir / "claude"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o755)
+    return path

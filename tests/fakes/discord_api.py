@@ -117,7 +117,12 @@ class FakeDiscord:
             deadline_s=interaction_deadline_s,
             token_ttl_s=interaction_token_ttl_s,
         )
-        self._rest = RestApi(self.world, self.throttle, gateway_url=lambda: self.gateway_url)
+        self._rest = RestApi(
+            self.world,
+            self.throttle,
+            gateway_url=lambda: self.gateway_url,
+            application_flags=self.gateway.application_flags,
+        )
         self._runner: web.AppRunner | None = None
         self._port = 0
 

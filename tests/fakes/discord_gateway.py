@@ -160,6 +160,14 @@ class Gateway:
 
     # -- test hooks ----------------------------------------------------------------
 
+    def application_flags(self) -> int:
+        """The application's flags as the developer portal's intent switches make them."""
+        flags = 0
+        for intent, flag in _APP_FLAG_FOR_INTENT.items():
+            if self.privileged_intents & intent:
+                flags |= flag
+        return flags
+
     @property
     def connected(self) -> bool:
         return any(s.connection is not None for s in self._sessions.values())
@@ -351,10 +359,7 @@ class Gateway:
         world = self.world
         user = world.user_payload(world.bot)
         user.update({"verified": True, "mfa_enabled": False, "email": None})
-        flags = 0
-        for intent, flag in _APP_FLAG_FOR_INTENT.items():
-            if self.privileged_intents & intent:
-                flags |= flag
+        flags = self.application_flags()
         payload: Json = {
             "v": 10,
             "user": user,

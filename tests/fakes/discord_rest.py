@@ -194,11 +194,17 @@ class RestApi:
     """Handlers for everything but interactions and webhooks (see discord_interactions)."""
 
     def __init__(
-        self, world: DiscordWorld, throttle: Throttle, *, gateway_url: Callable[[], str]
+        self,
+        world: DiscordWorld,
+        throttle: Throttle,
+        *,
+        gateway_url: Callable[[], str],
+        application_flags: Callable[[], int] = lambda: 0,
     ) -> None:
         self.world = world
         self.throttle = throttle
         self._gateway_url = gateway_url
+        self._application_flags = application_flags
 
     def routes(self) -> list[web.RouteDef]:
         p = API_PREFIX
@@ -278,7 +284,7 @@ class RestApi:
                 "bot_public": True,
                 "bot_require_code_grant": False,
                 "verify_key": "0" * 64,
-                "flags": 0,
+                "flags": self._application_flags(),
                 "owner": world.user_payload(owner),
                 "team": None,
                 "bot": world.user_payload(world.bot),

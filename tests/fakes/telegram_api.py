@@ -522,6 +522,9 @@ class FakeTelegram:
         }
         self._runner: web.AppRunner | None = None
         self._root_url: str | None = None
+        self._outage_left = 0
+        self._outage_status = 502
+        self._outage_methods: frozenset[str] = frozenset()
         self._closing = False
         self._waiters: set[asyncio.Future[None]] = set()
         # updates
@@ -793,6 +796,19 @@ class FakeTelegram:
         self._notify()
         return press
 
+    def outage(
+        self,
+        count: int,
+        *,
+        status: int = 502,
+        methods: Sequence[str] = ("sendMessage", "editMessageText"),
+    ) -> None:
+        """Answer the next ``count`` calls of ``methods`` with a 5xx, as Telegram's
+        front end does during an incident."""
+        self._outage_left = count
+        self._outage_status = status
+        self._outage_methods = frozenset(methods)
+
     def queue_update(self, update: Mapping[str, Any]) -> int:
         """Queue a raw update; ``update_id`` is assigned (or checked to be increasing)."""
         raw = dict(update)
@@ -1040,6 +1056,9 @@ class FakeTelegram:
         try:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
+            if self._outage_left > 0 and method in self._outage_methods:
+                self._outage_left -= 1
+                raise ApiError(self._outage_status, "Bad Gateway")
             if handler is None:
                 result: Any = True
             else:

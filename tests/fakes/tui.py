@@ -78,6 +78,10 @@ class Tui:
         done = self._tmux("capture-pane", "-p", "-t", "main", check=False)
         return done.stdout
 
+    def screen_ansi(self) -> str:
+        """The screen with its colours (SGR escapes), for pictures of it."""
+        return self._tmux("capture-pane", "-p", "-e", "-t", "main", check=False).stdout
+
     def wait_for(self, text: str, timeout_s: float = 30.0) -> str:
         """The screen once it shows ``text``; AssertionError with the screen otherwise."""
         deadline = time.monotonic() + timeout_s

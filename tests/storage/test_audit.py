@@ -48,3 +48,29 @@ async def test_an_entry_without_an_action_is_refused(db: Database) -> None:
     with pytest.raises(ValueError, match="needs an app and an action"):
         await db.audit.record(app="telegram", user_id=1, action="", allowed=True)
     assert await db.audit.count() == 0
+
+
+async def test_prune_deletes_only_entries_past_the_retention(
+    db: Database, clock: FakeClock
+) -> None:
+    await db.audit.record(app="telegram", user_id=1, action="old", allowed=False)
+    clock.advance(seconds=86_400 * 91)
+    await db.audit.record(app="telegram", user_id=1, action="new", allowed=False)
+    assert await db.audit.prune(older_than_days=90) == 1
+    assert [e.action for e in await db.audit.recent()] == ["new"]
+    with pytest.raises(ValueError, match="positive"):
+        await db.audit.prune(older_than_days=0)
+
+
+async def test_search_filters_by_time_app_and_user_oldest_first(
+    db: Database, clock: FakeClock
+) -> None:
+    start = clock.now
+    for n, (app, user) in enumerate([("telegram", 1), ("discord", 1), ("telegram", 2)] * 2):
+        await db.audit.record(app=app, user_id=user, action=f"a{n}", allowed=True)
+        clock.advance(seconds=10)
+    assert [e.action for e in await db.audit.search()] == [f"a{n}" for n in range(6)]
+    later = await db.audit.search(since=start + (clock.now - start) / 2)
+    assert [e.action for e in later] == ["a3", "a4", "a5"]
+    assert [e.action for e in await db.audit.search(app="telegram", user_id="1")] == ["a0", "a3"]
+    assert [e.action for e in await db.audit.search(user_id="2", limit=1)] == ["a5"]

@@ -71,14 +71,35 @@ EXPECTED_TABLES: dict[str, dict[str, tuple[str, int, str | None, int]]] = {
         "created_at": ("INTEGER", 1, None, 0),
         "expires_at": ("INTEGER", 1, None, 0),
     },
+    "inbound_prompts": {
+        "app": ("TEXT", 1, None, 1),
+        "chat_id": ("TEXT", 1, None, 2),
+        "thread_id": ("TEXT", 1, "''", 3),
+        "message_id": ("TEXT", 1, None, 4),
+        "user_id": ("TEXT", 1, None, 0),
+        "display_name": ("TEXT", 1, "''", 0),
+        "mention": ("TEXT", 1, "''", 0),
+        "text": ("TEXT", 1, None, 0),
+        "attachments": ("INTEGER", 1, "0", 0),
+        "received_at": ("INTEGER", 1, None, 0),
+        "session_id": ("TEXT", 0, None, 0),
+        "finished_at": ("INTEGER", 0, None, 0),
+    },
 }
 EXPECTED_INDEXES = {
     "audit_log_at": "audit_log",
     "usage_session_id": "usage",
     "usage_at": "usage",
     "pending_choices_expires_at": "pending_choices",
+    "inbound_prompts_open": "inbound_prompts",
 }
-HEAD = ("m001_initial", "m002_drop_sessions", "m003_session_doors", "m004_pending_choices")
+HEAD = (
+    "m001_initial",
+    "m002_drop_sessions",
+    "m003_session_doors",
+    "m004_pending_choices",
+    "m005_inbound_prompts",
+)
 
 
 def schema(path: Path) -> dict[str, Any]:
@@ -117,7 +138,7 @@ def rows(path: Path, table: str) -> list[tuple[Any, ...]]:
 async def test_blank_to_head_gives_exactly_the_expected_schema(db_path: Path) -> None:
     async with Database.open(db_path) as db:
         assert db.applied_migrations == HEAD
-        assert db.migration_version == 4 == MIGRATIONS.head
+        assert db.migration_version == 5 == MIGRATIONS.head
     found = schema(db_path)
     assert found["tables"] == EXPECTED_TABLES
     assert found["indexes"] == EXPECTED_INDEXES
@@ -131,7 +152,7 @@ async def test_reopening_applies_nothing_and_changes_nothing(db_path: Path) -> N
     before = schema(db_path), rows(db_path, "_migrations")
     async with Database.open(db_path) as db:
         assert await migrate(db.connection) == []
-        assert db.migration_version == 4
+        assert db.migration_version == 5
     assert (schema(db_path), rows(db_path, "_migrations")) == before
 
 
@@ -255,7 +276,7 @@ async def test_legacy_after_the_seeds_own_drop_still_migrates(db_path: Path) -> 
     legacy_database(db_path, seed_migration_8_ran=True)
     kept = {table: rows(db_path, table) for table in (*KEPT_TABLES, "audit_log")}
     async with Database.open(db_path) as db:
-        assert db.migration_version == 4
+        assert db.migration_version == 5
     for table in KEPT_TABLES:
         assert rows(db_path, table) == kept[table], table
     assert rows(db_path, "legacy_audit_log") == kept["audit_log"]
@@ -302,8 +323,8 @@ async def test_a_failure_after_earlier_runs_keeps_what_was_already_applied(
 ) -> None:
     async with Database.open(db_path) as db:
         await db.usage.record(app="telegram", session_id="s1", outcome="success", cost_usd=1.0)
-    with pytest.raises(MigrationError, match="m005_boom"):
-        await Database.open(db_path, migrations=registry_with_failure_after(4))
+    with pytest.raises(MigrationError, match=f"m{len(HEAD) + 1:03d}_boom"):
+        await Database.open(db_path, migrations=registry_with_failure_after(len(HEAD)))
     assert [name for name, _ in rows(db_path, "_migrations")] == list(HEAD)
     assert "half_done" not in schema(db_path)["tables"]
     assert len(rows(db_path, "usage")) == 1
@@ -313,10 +334,10 @@ async def test_a_database_from_a_newer_version_is_refused_untouched(db_path: Pat
     async with Database.open(db_path):
         pass
     with sqlite3.connect(db_path) as conn:
-        conn.execute("INSERT INTO _migrations VALUES ('m005_from_the_future', 'x')")
+        conn.execute("INSERT INTO _migrations VALUES ('m099_from_the_future', 'x')")
     conn.close()
     before = schema(db_path)
-    with pytest.raises(MigrationError, match=r"m005_from_the_future.*newer claude-baton"):
+    with pytest.raises(MigrationError, match=r"m099_from_the_future.*newer claude-baton"):
         await Database.open(db_path)
     assert schema(db_path) == before
 

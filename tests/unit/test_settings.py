@@ -13,7 +13,7 @@ from chat_adapters.settings import SettingsError, load_settings
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
-        if name.startswith(("BATON_", "TELEGRAM_", "DISCORD_", "CLAUDE_CONFIG_DIR")):
+        if name.startswith(("BATON_", "TELEGRAM_", "DISCORD_", "CLAUDE_CONFIG_DIR", "ANTHROPIC_")):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -34,13 +34,15 @@ def test_values_from_env_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     b.mkdir()
     monkeypatch.setenv("BATON_ROOTS", f"{a}{os.pathsep}{b}")
     monkeypatch.setenv("BATON_ALLOWED_USERS", "telegram:12, discord:34 ,")
-    (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=123:abc\nCLAUDE_CONFIG_DIR=~/cfg\n")
+    (tmp_path / ".env").write_text(
+        "TELEGRAM_BOT_TOKEN=123:abc\nCLAUDE_CONFIG_DIR=~/cfg\nANTHROPIC_API_KEY=sk-x\n"
+    )
     settings = load_settings()
     assert settings.roots == (a.resolve(), b.resolve())
     assert settings.allowed_users == {("telegram", "12"), ("discord", "34")}
     assert settings.configured_apps() == ("telegram",)
     assert settings.claude_config_dir == tmp_path / "cfg"
-    assert settings.secrets() == ("123:abc",)
+    assert settings.secrets() == ("123:abc", "sk-x")
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ async def test_allow_and_deny_a_mutating_command_from_buttons(
     alice, channel = dc.user_id("alice"), dc.channel_id()
     fake_api.script(touch("allowed.txt"), Reply(text="made it"), touch("denied.txt"), "skipped")
 
-    await dc.send_user_message(channel, alice, "make a file")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> make a file")
     asked = await dc.wait_for_message(channel, "Allow Bash?", predicate=has_buttons, timeout=WAIT_S)
     assert f"<@{alice}>" in asked.content, "the requester is mentioned, so the phone notifies"
     assert "touch allowed.txt" in asked.content
@@ -49,7 +49,7 @@ async def test_allow_and_deny_a_mutating_command_from_buttons(
     assert "→ Allow once" in dc.message(asked.id).content
     assert dc.message(asked.id).components == ()
 
-    await dc.send_user_message(channel, alice, "make another")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> make another")
     second = await dc.wait_for_message(
         channel, "touch denied.txt", predicate=has_buttons, timeout=WAIT_S
     )
@@ -65,7 +65,7 @@ async def test_unanswered_approval_is_denied_and_says_so(
 ) -> None:
     channel = dc.channel_id()
     fake_api.script(touch("never.txt"), Reply(text="gave up"))
-    await dc.send_user_message(channel, dc.user_id("alice"), "make a file")
+    await dc.send_user_message(channel, dc.user_id("alice"), f"<@{dc.bot_user_id}> make a file")
     await dc.wait_for_message(channel, predicate=final("gave up"), timeout=WAIT_S)
     asked = await dc.wait_for_message(channel, "Allow Bash?")
     assert "No answer in time: Deny" in asked.content and asked.components == ()
@@ -88,7 +88,7 @@ async def test_questions_answered_by_button_and_by_typing_reach_the_model(
     )
     alice, channel = dc.user_id("alice"), dc.channel_id()
 
-    await dc.send_user_message(channel, alice, "pick a color")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> pick a color")
     asked = await dc.wait_for_message(channel, "Which color?", predicate=has_buttons)
     assert f"<@{alice}>" in asked.content
     await choose(dc, asked, "Blue")
@@ -97,7 +97,7 @@ async def test_questions_answered_by_button_and_by_typing_reach_the_model(
     assert '\\"Which color?\\"=\\"Blue\\"' in result
 
     # A typed message answers the open question instead of becoming a prompt.
-    await dc.send_user_message(channel, alice, "pick again")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> pick again")
     again = await dc.wait_for_message(channel, "And now?", predicate=has_buttons, timeout=WAIT_S)
     await dc.send_user_message(channel, alice, "green")
     await dc.wait_for_message(channel, predicate=final("green then"), timeout=WAIT_S)
@@ -106,7 +106,7 @@ async def test_questions_answered_by_button_and_by_typing_reach_the_model(
     assert "→ green" in dc.message(again.id).content
 
     # /ask answers it too (what people without the message-content intent type).
-    await dc.send_user_message(channel, alice, "one more")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> one more")
     await dc.wait_for_message(channel, "Last one?", predicate=has_buttons, timeout=WAIT_S)
     command = await dc.dispatch_slash_command("ask", {"prompt": "red"}, user_id=alice)
     assert "Answered" in (await answer_of(dc, command)).content

@@ -22,7 +22,10 @@ async def test_an_attached_file_reaches_the_model(
 ) -> None:
     channel = dc.channel_id()
     await dc.send_user_message(
-        channel, dc.user_id("alice"), "what is in it?", attachments={"notes.txt": b"42 apples"}
+        channel,
+        dc.user_id("alice"),
+        f"<@{dc.bot_user_id}> what is in it?",
+        attachments={"notes.txt": b"42 apples"},
     )
     await dc.wait_for_message(channel, predicate=final("to: what is in it?"), timeout=WAIT_S)
     prompt = fake_api.prompts()[-1]

@@ -22,11 +22,11 @@ async def test_gateway_disconnect_resumes_and_answers_what_was_missed(
     dc: FakeDiscord, baton: Baton
 ) -> None:
     alice, channel = dc.user_id("alice"), dc.channel_id()
-    await dc.send_user_message(channel, alice, "before the drop")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> before the drop")
     await dc.wait_for_message(channel, predicate=final("to: before the drop"), timeout=WAIT_S)
 
     assert await dc.disconnect_gateway(code=4000) == 1
-    await dc.send_user_message(channel, alice, "while you were away")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> while you were away")
     await dc.wait_until(lambda: dc.resumed_count == 1, timeout=WAIT_S, what="RESUME")
     await dc.wait_for_message(channel, predicate=final("to: while you were away"), timeout=WAIT_S)
     assert (dc.identify_count, dc.resume_count) == (1, 1), "resumed, not re-identified"

@@ -38,7 +38,7 @@ async def test_both_apps_share_one_loop_and_one_session(
 
         # ...and a Discord channel following the same directory continues it.
         channel, alice = dc.channel_id(), dc.user_id("alice")
-        await dc.send_user_message(channel, alice, "and now from discord")
+        await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> and now from discord")
         await dc.wait_for_message(
             channel, predicate=final("to: and now from discord"), timeout=WAIT_S
         )
@@ -55,7 +55,7 @@ async def test_both_apps_share_one_loop_and_one_session(
 
         # Both doors at once on the one session: one turn after the other, nothing lost.
         sent = say(tg, "SLOW:4 telegram at once")
-        await dc.send_user_message(channel, alice, "discord at once")
+        await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> discord at once")
         await answer(tg, "tick tick tick tick", after=sent)
         await dc.wait_for_message(channel, predicate=final("to: discord at once"), timeout=WAIT_S)
         turns = [r for r in fake_api.requests_for_session(sid) if "at once" in last_prompt(r)]

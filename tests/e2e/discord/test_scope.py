@@ -1,0 +1,68 @@
+"""What becomes a prompt on Discord: a session's thread, a mention of the bot, /ask.
+Other channel messages are people talking: no reply, no audit row. And a locked
+database never turns an allowed person away."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from storage import Database
+from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, final
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.discord_api import FakeDiscord
+
+
+async def test_only_threads_mentions_and_ask_become_prompts(
+    dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic
+) -> None:
+    alice, bob, channel = dc.user_id("alice"), dc.user_id("bob"), dc.channel_id()
+    await dc.send_user_message(channel, alice, "lunch at noon?")
+    await dc.send_user_message(channel, bob, "sure, and you?")
+    await dc.send_user_message(channel, bob, "anyone?")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> start the work")
+    await dc.wait_for_message(channel, predicate=final("to: start the work"), timeout=WAIT_S)
+
+    new = await dc.dispatch_slash_command("new", user_id=alice, channel_id=channel)
+    await answer_of(dc, new)
+    thread = await dc.wait_for_thread(channel, name_contains="New session", timeout=WAIT_S)
+    await dc.send_user_message(thread.id, alice, "in the session thread")
+    await dc.wait_for_message(
+        thread.id, predicate=final("to: in the session thread"), timeout=WAIT_S
+    )
+
+    for _ in range(3):  # a stranger addressing the bot: one refusal, one row
+        await dc.send_user_message(channel, bob, f"<@{dc.bot_user_id}> let me in")
+    await dc.wait_for_message(channel, "not allowed", timeout=WAIT_S)
+    await asyncio.sleep(0.5)
+    await baton.stop()
+
+    assert fake_api.prompts() == ["start the work", "in the session thread"]
+    said = [m.content for m in dc.messages(channel) if m.author_id == dc.bot_user_id]
+    assert sum("not allowed" in text for text in said) == 1
+    assert not any("lunch" in text or "anyone" in text for text in said)
+    async with Database.open(baton.settings.data_dir / "baton.sqlite3") as db:
+        entries = await db.audit.recent(50)
+    refused = [e for e in entries if not e.allowed]
+    assert [(e.user_id, e.action) for e in refused] == [(str(bob), "message")]
+    assert sum(e.action == "message" for e in entries) == 3, "two allowed prompts, one refusal"
+
+
+async def test_a_locked_database_never_refuses_an_allowed_member(
+    dc: FakeDiscord, baton: Baton
+) -> None:
+    alice, channel = dc.user_id("alice"), dc.channel_id()
+    lock = sqlite3.connect(baton.settings.data_dir / "baton.sqlite3", isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        asked = await dc.dispatch_slash_command("ask", {"prompt": "while locked"}, alice, channel)
+        await answer_of(dc, asked)
+        await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> mention while locked")
+        for text in ("to: while locked", "to: mention while locked"):
+            await dc.wait_for_message(channel, predicate=final(text), timeout=30)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    said = [m.content for m in dc.messages(channel) if m.author_id == dc.bot_user_id]
+    assert not any("not allowed" in text for text in said)
+    assert dc.violations == []
