@@ -24,7 +24,7 @@ async def test_a_long_turn_pings_the_asker_and_a_short_one_does_not(
     settings = bot_settings(dc, cli_env, tmp_path / "long", BATON_NOTIFY_AFTER_S=0.5)
     async with Baton(settings, dc):
         fake_api.script(Reply.slow(8, delay_s=0.2, word="step "))
-        await dc.send_user_message(channel, alice, "a long one")
+        await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> a long one")
         done = await dc.wait_for_message(channel, predicate=final("step step"), timeout=WAIT_S)
         assert done.content.startswith(f"<@{alice}> ") and done.pinged == (alice,)
         assert done.edit_times == (), "a new message, which notifies"
@@ -39,7 +39,7 @@ async def test_a_long_turn_pings_the_asker_and_a_short_one_does_not(
     settings = bot_settings(dc, cli_env, tmp_path / "short", BATON_NOTIFY_AFTER_S=600)
     async with Baton(settings, dc):
         fake_api.script(Reply.slow(8, delay_s=0.2, word="pace "))
-        await dc.send_user_message(channel, alice, "a short one")
+        await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> a short one")
         done = await dc.wait_for_message(channel, predicate=final("pace pace"), timeout=WAIT_S)
         assert f"<@{alice}>" not in done.content and done.pinged == ()
 
@@ -52,7 +52,7 @@ async def test_an_approval_pings_only_the_asker(
         Reply.tool_use("Bash", {"command": "touch y.txt", "description": "y"}, text="looking"),
         Reply(text="never"),
     )
-    await dc.send_user_message(channel, alice, "make y")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> make y")
     asked = await dc.wait_for_message(
         channel, "Allow Bash?", predicate=lambda m: bool(m.components), timeout=WAIT_S
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.discord.conftest import WAIT_S, Baton, bot_settings, final
+from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, bot_settings, final
 from tests.e2e.discord.harness import ErrorLog
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.claude_cli import ClaudeEnv
@@ -17,6 +17,15 @@ from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.transcription import FakeTranscriber, spoken_ogg
 
 MODEL = "whisper-discord-test"
+
+
+async def session_thread(dc: FakeDiscord, channel: int, user: int) -> int:
+    """A session's thread (the bot's own): where a voice message, which cannot mention
+    the bot, is addressed to it."""
+    await answer_of(dc, await dc.dispatch_slash_command("new", user_id=user, channel_id=channel))
+    thread = await dc.wait_for_thread(channel, name_contains="New session")
+    await dc.wait_for_message(thread.id, "next message starts", timeout=WAIT_S)
+    return thread.id
 
 
 @pytest.fixture
@@ -37,7 +46,8 @@ async def test_a_voice_message_and_an_audio_file_become_prompts(
     note = spoken_ogg(tmp_path, "what changed today")
     transcriber.will_hear("What changed today?", "and the tests")
     async with Baton(bot_settings(dc, cli_env, tmp_path / "data", **values), dc):
-        channel, alice = dc.channel_id(), dc.user_id("alice")
+        alice = dc.user_id("alice")
+        channel = await session_thread(dc, dc.channel_id(), alice)
         await dc.send_user_message(channel, alice, "", voice=note, voice_duration_s=1.5)
         reply = await dc.wait_for_message(
             channel, predicate=final("to: What changed today?"), timeout=WAIT_S
@@ -55,7 +65,8 @@ async def test_a_voice_message_and_an_audio_file_become_prompts(
 async def test_without_a_backend_discord_says_how_once(
     dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic
 ) -> None:
-    channel, alice = dc.channel_id(), dc.user_id("alice")
+    alice = dc.user_id("alice")
+    channel = await session_thread(dc, dc.channel_id(), alice)
     await dc.send_user_message(channel, alice, "", voice=b"OggS")
     await dc.wait_for_message(channel, predicate=final("BATON_TRANSCRIBE_URL"), timeout=WAIT_S)
     await dc.send_user_message(channel, alice, "", voice=b"OggS")
