@@ -19,7 +19,12 @@ FakeAnthropic. In one run:
    ``StreamingReply.stats`` counts it (a reply driven on a TelegramSurface directly,
    from the runner's events). Goal: 1.0.
 
-Run: ``uv run python benchmarks/telegram_streaming.py [--runs N]`` (~1 min).
+4. The draft path (``BATON_TELEGRAM_DRAFTS``, private chats through
+   ``sendMessageDraft``, see ``draft_path.py``) beside the edit path, same run: time
+   to the answer's first visible text, and for the slow answer drafts per second
+   (not held to one edit a second), edits, 429s, completeness.
+
+Run: ``uv run python benchmarks/telegram_streaming.py [--runs N]`` (~2 min).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from draft_path import first_draft, streamed_as_drafts
 from streaming_harness import (
     GOAL_EDITS_PER_S,
     READING_S,
@@ -206,6 +212,25 @@ async def main(runs: int) -> int:
                         "long answer",
                     )
                 stats = await stats_through_the_surface(tg, fake, world)
+                with cli_environment(world):
+                    async with ServedBot(
+                        world,
+                        data_dir,
+                        ("telegram",),
+                        values | {"BATON_TELEGRAM_DRAFTS": "true"},
+                        lambda: tg.wait_for_call("getUpdates", since=tg.mark(), timeout=WAIT_S),
+                    ):
+                        await new_session(tg)
+                        await first_draft(tg, "draft warm-up")
+                        drafted: list[float] = []
+                        for i in range(runs):
+                            await new_session(tg)
+                            await as_a_person(tg)
+                            drafted.append(await first_draft(tg, f"drafted {i}"))
+                        await as_a_person(tg)
+                        draft_run = await streamed_as_drafts(
+                            tg, fake, Reply.slow(SLOW_DELTAS, SLOW_DELAY_S), "slow drafted"
+                        )
 
     ok = print_first_output(
         f"Telegram streaming, {runs} interleaved runs (fake Bot API + FakeAnthropic, 127.0.0.1)",
@@ -235,6 +260,24 @@ async def main(runs: int) -> int:
             f"{'ok' if run_ok else 'MISSED'}"
         )
     ok = print_completeness(slow["delivered_ratio"], long["delivered_ratio"], stats) and ok
+    print("4. draft path (BATON_TELEGRAM_DRAFTS) beside the edit path")
+    m_edit, m_draft = statistics.median(ours), statistics.median(drafted)
+    print(
+        f"  message -> first answer text, new session: edits {ms(m_edit)}, drafts "
+        f"{ms(m_draft)}   ratio drafts/edits {m_draft / m_edit:.2f}"
+    )
+    print("  all draft runs (ms): " + " ".join(f"{v * 1000:.0f}" for v in drafted))
+    draft_ok = draft_run.rate_limited == 0 and draft_run.complete and draft_run.edits == 0
+    ok = ok and draft_ok
+    print(
+        f"  slow answer: edits path {slow['calls']:.0f} send/edit calls, at most "
+        f"{slow['max_edits_in_1s']:.0f} edit(s) of one message in 1 s; drafts path "
+        f"{draft_run.drafts} drafts over {draft_run.seconds:.1f} s "
+        f"({draft_run.drafts / max(draft_run.seconds, 1e-9):.1f}/s, at most "
+        f"{draft_run.max_drafts_in_1s} in 1 s), {draft_run.edits} edits, "
+        f"{draft_run.rate_limited} 429s, final message complete: {draft_run.complete}  "
+        f"{'ok' if draft_ok else 'MISSED'}"
+    )
     return 0 if ok else 1
 
 

@@ -20,6 +20,7 @@ from chat_adapters.private_data import prepare_data_dir
 from chat_adapters.redaction import Redactor
 from chat_adapters.settings import AppName, Settings, split_environment
 from chat_adapters.single_instance import token_locks
+from chat_adapters.voice import VoicePrompts, voice_from
 from session_core.catalog import SessionCatalog
 from session_core.child_guard import reap_orphans
 from session_core.claude_cli import CliChoice, choose_cli
@@ -131,7 +132,7 @@ def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
 AppRunner = Callable[[ChatDispatcher, asyncio.Event], Awaitable[None]]
 
 
-def _app_runner(app: AppName, settings: Settings) -> AppRunner:
+def _app_runner(app: AppName, settings: Settings, voice: VoicePrompts) -> AppRunner:
     """Import an app only when it is configured, so one broken app never stops the other."""
     if app == "telegram":
         from chat_adapters.telegram.bot import TelegramConfig, run_telegram
@@ -140,6 +141,9 @@ def _app_runner(app: AppName, settings: Settings) -> AppRunner:
         telegram = TelegramConfig(
             token=settings.telegram_bot_token.get_secret_value(),
             api_url=settings.telegram_api_url.rstrip("/"),
+            voice=voice,
+            notify_after_s=settings.notify_after_s,
+            drafts=settings.telegram_drafts,
         )
         return lambda dispatcher, stopping: run_telegram(dispatcher, telegram, stopping)
     from chat_adapters.discord.bot import DiscordConfig, run_discord
@@ -150,6 +154,8 @@ def _app_runner(app: AppName, settings: Settings) -> AppRunner:
         api_url=settings.discord_api_url.rstrip("/"),
         gateway_url=settings.discord_gateway_url,
         guild_id=settings.discord_guild_id,
+        voice=voice,
+        notify_after_s=settings.notify_after_s,
     )
     return lambda dispatcher, stopping: run_discord(dispatcher, discord, stopping)
 
@@ -181,6 +187,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
     _say_which_cli(core.cli)
     apps_stopping = asyncio.Event()
+    voice = voice_from(settings)
 
     async def shut_down_in_order() -> None:
         # Running turns finish their replies while the apps can still deliver them.
@@ -194,7 +201,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
         async with asyncio.TaskGroup() as group:
             group.create_task(shut_down_in_order(), name="shutdown")
             for app in apps:
-                runner = _app_runner(app, settings)
+                runner = _app_runner(app, settings, voice)
                 group.create_task(_supervise(app, runner, dispatcher, apps_stopping), name=app)
     finally:
         await dispatcher.aclose()

@@ -83,6 +83,15 @@ class Settings(BaseSettings):
     )
     log_format: Literal["auto", "json", "console"] = Field(default="auto", alias="BATON_LOG_FORMAT")
 
+    transcribe_url: str | None = Field(default=None, alias="BATON_TRANSCRIBE_URL")
+    transcribe_api_key: SecretStr | None = Field(default=None, alias="BATON_TRANSCRIBE_API_KEY")
+    transcribe_model: str = Field(default="whisper-1", alias="BATON_TRANSCRIBE_MODEL")
+    whisper_model: str | None = Field(default=None, alias="BATON_WHISPER_MODEL")
+    voice_max_mb: float = Field(default=20.0, gt=0, alias="BATON_VOICE_MAX_MB")
+    voice_max_s: float = Field(default=600.0, gt=0, alias="BATON_VOICE_MAX_S")
+    notify_after_s: float = Field(default=30.0, ge=0, alias="BATON_NOTIFY_AFTER_S")
+    telegram_drafts: bool = Field(default=False, alias="BATON_TELEGRAM_DRAFTS")
+
     @field_validator("allowed_users", "approvers", mode="before")
     @classmethod
     def _parse_users(cls, value: object) -> object:
@@ -151,7 +160,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line or a chat message."""
-        found = (self.telegram_bot_token, self.discord_bot_token)
+        found = (self.telegram_bot_token, self.discord_bot_token, self.transcribe_api_key)
         tokens = tuple(s.get_secret_value() for s in found if s and s.get_secret_value())
         return (*tokens, self.anthropic_api_key) if self.anthropic_api_key else tokens
 

@@ -36,10 +36,12 @@ from discord import app_commands
 from chat_adapters.commands import CommandSpec, Completion, commands_for
 from chat_adapters.discord.client import BatonClient, use_endpoints
 from chat_adapters.discord.surface import DiscordSurface, MessageChannel
+from chat_adapters.discord.voice_clips import audio_clip, split_audio
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
 from chat_adapters.press_gate import Press
 from chat_adapters.recovery import recover_prompts
 from chat_adapters.unusable import unusable_text
+from chat_adapters.voice import VoicePrompts
 from storage import InboundPrompt
 from storage.preferences import ChatKey
 
@@ -64,6 +66,10 @@ class DiscordConfig:
     api_url: str = "https://discord.com/api"
     gateway_url: str = "wss://gateway.discord.gg"
     guild_id: int | None = None
+    voice: VoicePrompts = field(default_factory=lambda: VoicePrompts(None), repr=False)
+    """Turns voice messages and audio into prompts (or says how to enable it)."""
+    notify_after_s: float | None = None
+    """A turn longer than this ends with a new message mentioning the asker."""
 
 
 def sender_of(user: discord.User | discord.Member) -> Sender:
@@ -97,6 +103,7 @@ class DiscordBot:
             on_user_message=self._on_message,
             guild_id=self.config.guild_id,
             message_content=message_content,
+            notify_after_s=self.config.notify_after_s,
         )
         for spec in commands_for(APP):
             client.tree.add_command(
@@ -283,15 +290,32 @@ class DiscordBot:
             return
         if self.client.router.answer_typed(channel.id, text):
             return
+        audio, others = split_audio(message.attachments)
         surface = self._surface(channel, message.author.id)
         if unusable is not None and not text.strip() and not message.attachments:
             await surface.send_text(unusable_text(unusable))
             return
-        attachments, skipped = await self._download(message.attachments)
+        attachments, skipped = await self._download(others)
         if skipped:
             await surface.send_text("⚠️ Skipped: " + ", ".join(skipped))
+        if audio:
+            spoken = await self._transcribe(surface, chat, audio, text)
+            if spoken is None:
+                return
+            text = spoken
         if text.strip() or attachments:
             await self.dispatcher.on_text(surface, chat, sender, text, attachments, str(message.id))
+
+    async def _transcribe(
+        self, surface: DiscordSurface, chat: ChatKey, audio: Sequence[discord.Attachment], text: str
+    ) -> str | None:
+        try:
+            clips = [audio_clip(item) for item in audio]
+            return await self.config.voice.prompt(surface, chat, clips, text)
+        except discord.HTTPException as exc:
+            log.warning("discord.audio_failed", error=repr(exc))
+            await surface.send_text("⚠️ Could not download your audio; please send it again.")
+            return None
 
     def _without_bot_mention(self, content: str) -> str:
         user = self.client.user

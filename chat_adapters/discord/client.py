@@ -44,7 +44,9 @@ class BatonClient(discord.Client):
         guild_id: int | None = None,
         guild_ready_timeout: float = GUILD_READY_TIMEOUT_S,
         message_content: bool = True,
+        notify_after_s: float | None = None,
     ) -> None:
+        self.notify_after_s = notify_after_s
         intents = discord.Intents.default()
         intents.message_content = message_content
         super().__init__(
@@ -76,6 +78,7 @@ class BatonClient(discord.Client):
             outboxes=self.outboxes,
             requester_id=requester_id,
             interaction=interaction,
+            notify_after_s=self.notify_after_s,
         )
 
     async def setup_hook(self) -> None:

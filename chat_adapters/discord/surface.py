@@ -24,6 +24,7 @@ except the requester on approvals and questions, so their phone notifies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import time
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ import structlog
 
 from chat_adapters.choices import ChoiceAnswer, ChoicePrompt
 from chat_adapters.discord.components import ComponentRouter, choice_view, stop_view
+from chat_adapters.long_turns import TurnClock
 from chat_adapters.outbox import Outbox
 from chat_adapters.surface import (
     Capabilities,
@@ -190,7 +192,10 @@ class DiscordSurface:
         outboxes: Outboxes,
         requester_id: int | None = None,
         interaction: discord.Interaction[Any] | None = None,
+        notify_after_s: float | None = None,
     ) -> None:
+        self.notify_after_s = notify_after_s
+        """A turn longer than this ends with a new message mentioning the asker."""
         self._channel = channel
         self._router = router
         self._outboxes = outboxes
@@ -382,6 +387,22 @@ class DiscordSurface:
         message = await self._channel.send(content or None, allowed_mentions=mentions, **extra)
         return Posted(message.id)
 
+    def requester_ping(self) -> tuple[str, discord.AllowedMentions] | None:
+        """The asker's mention and the allowance to ping them (and only them)."""
+        if self._requester_id is None:
+            return None
+        users = [discord.Object(self._requester_id)]
+        return f"<@{self._requester_id}>", discord.AllowedMentions(users=users)
+
+    async def _delete(self, posted: Posted) -> None:
+        """Remove a message this bot sent (its queued edits first); gone is fine."""
+
+        async def run() -> None:
+            with contextlib.suppress(discord.NotFound):
+                await self._channel.get_partial_message(posted.message_id).delete()
+
+        await self._outbox.delete(posted.message_id, run)
+
     async def _edit(
         self,
         posted: Posted,
@@ -449,6 +470,7 @@ class DiscordLiveReply:
         self._stop_key: str | None = None
         self._finalized = False
         self._lock = asyncio.Lock()
+        self._clock = TurnClock(surface.notify_after_s)
 
     async def update(self, text: str, status: Sequence[str] = ()) -> None:
         if self._finalized:
@@ -479,14 +501,24 @@ class DiscordLiveReply:
             raise ValueError("finalize needs text or a status line")
         self._finalized = True
         async with self._lock:
+            ping = self._surface.requester_ping() if self._clock.took_long() else None
             caps = self._surface.capabilities
-            chunks = _chunks(text, caps.text_budget) or [""]
+            budget = caps.text_budget - (len(ping[0]) + 1 if ping else 0)
+            chunks = _chunks(text, budget) or [""]
             last = len(chunks) - 1
             contents = [
                 compose(chunk, status if i == last else ()) for i, chunk in enumerate(chunks)
             ]
+            if ping is not None:
+                # An edit does not notify: a long turn's answer is a new message that
+                # mentions the asker, and the live message goes.
+                contents[0] = f"{ping[0]} {contents[0]}"
             try:
-                if self._posted is None:
+                if ping is not None:
+                    first = await self._surface._post(contents[0], mentions=ping[1])
+                    if self._posted is not None:
+                        await self._surface._delete(self._posted)
+                elif self._posted is None:
                     first = await self._surface._post(contents[0])
                 else:
                     first = self._posted

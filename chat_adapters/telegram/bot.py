@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from chat_adapters.surface import Surface
 from chat_adapters.telegram.buttons import ButtonGate, Buttons
 from chat_adapters.telegram.surface import call_api
 from chat_adapters.telegram.updates import UpdateRouter
+from chat_adapters.voice import VoicePrompts
 from storage import InboundPrompt
 
 log = structlog.get_logger(__name__)
@@ -50,6 +51,12 @@ class TelegramConfig:
     """The Bot API root (a local Bot API server, or a test double)."""
     poll_timeout_s: float = 10.0
     """Long-poll length of ``getUpdates``."""
+    voice: VoicePrompts = field(default_factory=lambda: VoicePrompts(None))
+    """Turns voice notes into prompts (or says how to enable it)."""
+    notify_after_s: float | None = None
+    """A turn longer than this ends with a new message that notifies."""
+    drafts: bool = False
+    """Private chats stream as message drafts (``sendMessageDraft``)."""
 
     def __repr__(self) -> str:  # never print the token
         return f"TelegramConfig(api_url={self.api_url!r}, poll_timeout_s={self.poll_timeout_s})"
@@ -83,7 +90,14 @@ async def run_telegram(
     warnings.filterwarnings("ignore", ".*retry_after.*", PTBDeprecationWarning)
     app = build_application(config)
     buttons = Buttons(dispatcher.db.pending, gate=press_gate(dispatcher))
-    router = UpdateRouter(dispatcher, app.bot, buttons)
+    router = UpdateRouter(
+        dispatcher,
+        app.bot,
+        buttons,
+        voice=config.voice,
+        notify_after_s=config.notify_after_s,
+        drafts=config.drafts,
+    )
     app.add_handler(TypeHandler(Update, router.handle))
     app.add_error_handler(_log_error)
     recovery: asyncio.Task[int] | None = None

@@ -35,6 +35,8 @@ class ChatObjects:
         buttons: Buttons,
         *,
         in_use: Callable[[Key], bool] = lambda key: False,
+        notify_after_s: float | None = None,
+        drafts: bool = False,
         idle_s: float = IDLE_S,
         sweep_every_s: float = SWEEP_EVERY_S,
         clock: Callable[[], float] = time.monotonic,
@@ -42,6 +44,8 @@ class ChatObjects:
         self.bot = bot
         self.buttons = buttons
         self._in_use = in_use
+        self._notify_after_s = notify_after_s
+        self._drafts = drafts
         self._idle_s = idle_s
         self._sweep_every_s = sweep_every_s
         self._clock = clock
@@ -63,7 +67,13 @@ class ChatObjects:
             if outbox is None:
                 outbox = self._outboxes[chat_id] = outbox_for(chat_id)
             surface = TelegramSurface(
-                self.bot, chat_id, thread_id=thread_id, outbox=outbox, buttons=self.buttons
+                self.bot,
+                chat_id,
+                thread_id=thread_id,
+                outbox=outbox,
+                buttons=self.buttons,
+                notify_after_s=self._notify_after_s,
+                drafts=self._drafts,
             )
             self._surfaces[key] = surface
         self._used[key] = now

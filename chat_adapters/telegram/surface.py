@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,6 +35,7 @@ from telegram import (
     InputFile,
     LinkPreviewOptions,
     Message,
+    ReplyParameters,
 )
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from tenacity import (
@@ -44,6 +46,7 @@ from tenacity import (
 )
 
 from chat_adapters.choices import ChoiceAnswer, ChoicePrompt
+from chat_adapters.long_turns import TurnClock
 from chat_adapters.outbox import Outbox
 from chat_adapters.surface import (
     Capabilities,
@@ -54,6 +57,7 @@ from chat_adapters.surface import (
     truncate_to,
 )
 from chat_adapters.telegram.buttons import EXPIRED, Buttons, PressReply, button_data
+from chat_adapters.telegram.drafts import DRAFT_INTERVAL_S, DraftLiveReply
 from chat_adapters.telegram.markdown import render_markdown
 from chat_adapters.telegram.message_text import MessageText, join, status_text
 from chat_adapters.text_split import fence_closer, utf16_length
@@ -176,13 +180,25 @@ class TelegramSurface:
         outbox: Outbox | None = None,
         buttons: Buttons | None = None,
         typing_interval_s: float = TYPING_INTERVAL_S,
+        notify_after_s: float | None = None,
+        drafts: bool = False,
     ) -> None:
         self.bot = bot
+        self.drafts = drafts and chat_id > 0 and thread_id is None
+        """Stream live replies as message drafts (private chats only)."""
+        self.notify_after_s = notify_after_s
+        """A turn longer than this ends with a new message (see ``long_turns``)."""
+        self.prompt_id: int | None = None
+        """The person's latest message that went to Claude: long turns reply to it."""
         self.chat_id = chat_id
         self.thread_id = thread_id
         self.outbox = outbox if outbox is not None else outbox_for(chat_id)
         self.buttons = buttons if buttons is not None else Buttons()
         self._capabilities = capabilities_for(chat_id)
+        if self.drafts:
+            self._capabilities = dataclasses.replace(
+                self._capabilities, has_drafts=True, min_edit_interval_s=DRAFT_INTERVAL_S
+            )
         self._typing_interval = typing_interval_s
         self._typing_holders = 0
         self._typing_task: asyncio.Task[None] | None = None
@@ -210,7 +226,11 @@ class TelegramSurface:
         sent = await self.send_many(parts)
         return MessageRef(str(sent[0].message_id))
 
-    async def open_live_reply(self, *, on_stop: StopCallback | None = None) -> TelegramLiveReply:
+    async def open_live_reply(
+        self, *, on_stop: StopCallback | None = None
+    ) -> TelegramLiveReply | DraftLiveReply:
+        if self.drafts:
+            return DraftLiveReply(self, on_stop)
         return TelegramLiveReply(self, on_stop)
 
     async def ask_choice(self, prompt: ChoicePrompt) -> ChoiceAnswer:
@@ -327,7 +347,11 @@ class TelegramSurface:
         return (await self.send_many([content], markup))[0]
 
     async def send_many(
-        self, contents: Sequence[MessageText], last_markup: InlineKeyboardMarkup | None = None
+        self,
+        contents: Sequence[MessageText],
+        last_markup: InlineKeyboardMarkup | None = None,
+        *,
+        reply_to: int | None = None,
     ) -> list[Message]:
         """Send messages back to back, all queued at once so nothing else sent in the
         chat meanwhile lands between them; ``last_markup`` goes on the last one."""
@@ -336,7 +360,9 @@ class TelegramSurface:
         try:
             for index, content in enumerate(contents):
                 markup = last_markup if index == len(contents) - 1 else None
-                futures.append(await self.outbox.submit("send", self._sender(content, markup)))
+                replying = reply_to if index == 0 else None
+                sender = self._sender(content, markup, replying)
+                futures.append(await self.outbox.submit("send", sender))
             for future in futures:
                 sent.append(await future)
                 self.saw(sent[-1].message_id)
@@ -346,16 +372,16 @@ class TelegramSurface:
         return sent
 
     def _sender(
-        self, content: MessageText, markup: InlineKeyboardMarkup | None
+        self, content: MessageText, markup: InlineKeyboardMarkup | None, reply_to: int | None
     ) -> Callable[[], Awaitable[Message]]:
         async def run() -> Message:
             try:
-                return await self._send_now(content, markup)
+                return await self._send_now(content, markup, reply_to)
             except BadRequest as exc:
                 if not (_bad_entities(exc) and content.entities):
                     raise
                 log.warning("telegram_entities_refused", error=exc.message)
-                return await self._send_now(MessageText(content.text), markup)
+                return await self._send_now(MessageText(content.text), markup, reply_to)
 
         return run
 
@@ -413,7 +439,10 @@ class TelegramSurface:
 
         await self.outbox.edit(("markup", message_id), run, final=True)
 
-    async def _send_now(self, content: MessageText, markup: InlineKeyboardMarkup | None) -> Message:
+    async def _send_now(
+        self, content: MessageText, markup: InlineKeyboardMarkup | None, reply_to: int | None
+    ) -> Message:
+        replying = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         return await call_api(
             lambda: self.bot.send_message(
                 self.chat_id,
@@ -422,6 +451,7 @@ class TelegramSurface:
                 reply_markup=markup,
                 message_thread_id=self.thread_id,
                 link_preview_options=NO_PREVIEWS,
+                reply_parameters=replying,
             )
         )
 
@@ -501,6 +531,9 @@ class TelegramLiveReply:
         self._lock = asyncio.Lock()
         self._sending: asyncio.Future[Message] | None = None
         self._typing = False
+        self._clock = TurnClock(surface.notify_after_s)
+        self._prompt_id = surface.prompt_id
+        self._reply_to: int | None = None
 
     @property
     def message_id(self) -> int | None:
@@ -548,7 +581,12 @@ class TelegramLiveReply:
             if self._message_id is None and self._sending is not None:
                 with contextlib.suppress(Exception):  # failed: finalize sends anew
                     self._message_id = (await self._sending).message_id
-            buried = self._message_id if self._buried() else None
+            long = self._clock.took_long()
+            if long:
+                # An edit does not notify: a long turn's answer comes as a new message,
+                # a reply to the prompt, so the phone buzzes.
+                self._reply_to = self._prompt_id
+            buried = self._message_id if self._buried() or long else None
             if buried is not None:
                 self._message_id = None
             try:
@@ -578,7 +616,7 @@ class TelegramLiveReply:
                     raise
                 log.info("telegram_live_message_gone", message_id=first_id)
                 first_id = None
-        sent = await surface.send_many(parts) if parts else []
+        sent = await surface.send_many(parts, reply_to=self._reply_to) if parts else []
         first_id = first_id if first_id is not None else sent[0].message_id
         return MessageRef(str(first_id))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import mimetypes
 from dataclasses import dataclass
 
@@ -32,8 +33,10 @@ from chat_adapters.surface import truncate_to
 from chat_adapters.telegram.buttons import Buttons
 from chat_adapters.telegram.chat_objects import ChatObjects
 from chat_adapters.telegram.surface import TelegramSurface, call_api
+from chat_adapters.telegram.voice_clips import audio_clips, has_audio
 from chat_adapters.text_split import utf16_length
 from chat_adapters.unusable import unusable_text
+from chat_adapters.voice import VoicePrompts
 from storage import ChatKey
 
 log = structlog.get_logger(__name__)
@@ -45,6 +48,7 @@ UNORDERED_COMMANDS = frozenset({"stop"})
 CLOSE_TIMEOUT_S = 5.0
 MAX_REMEMBERED = 1024
 """Refused people remembered (so each is told once); older ones may be told again."""
+SEND_AGAIN = "Nothing was sent to Claude; please send it again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +69,24 @@ class AttachmentError(Exception):
 class UpdateRouter:
     """Routes one bot's updates; keeps a surface per chat/topic and an outbox per chat."""
 
-    def __init__(self, dispatcher: ChatDispatcher, bot: Bot, buttons: Buttons) -> None:
+    def __init__(
+        self,
+        dispatcher: ChatDispatcher,
+        bot: Bot,
+        buttons: Buttons,
+        voice: VoicePrompts | None = None,
+        notify_after_s: float | None = None,
+        drafts: bool = False,
+    ) -> None:
+        self.notify_after_s = notify_after_s
+        self.drafts = drafts
         self.dispatcher = dispatcher
+        self.voice = voice or VoicePrompts(None)
         self.bot = bot
         self.buttons = buttons
-        self.chats = ChatObjects(bot, buttons, in_use=self._in_use)
+        self.chats = ChatObjects(
+            bot, buttons, in_use=self._in_use, notify_after_s=notify_after_s, drafts=drafts
+        )
         self._intake = OrderedIntake("telegram")
         self._refused = RecentKeys(MAX_REMEMBERED)
         self._background: set[asyncio.Task[None]] = set()
@@ -138,11 +155,23 @@ class UpdateRouter:
             name, args = incoming.command
             await self.dispatcher.on_command(surface, chat, sender, name, args)
             return
+        if has_audio(message):
+            clips = audio_clips(message, self._download)
+            try:
+                spoken = await self.voice.prompt(surface, chat, clips, incoming.text)
+            except AttachmentError as exc:
+                await surface.send_text(
+                    f"⚠️ {exc} Nothing was sent to Claude; please send it again."
+                )
+                return
+            if spoken is None:
+                return
+            incoming = dataclasses.replace(incoming, text=spoken)
         unusable = _unusable_kind(message)
         if unusable is not None:
             await surface.send_text(unusable_text(unusable))
             return
-        has_media = bool(message.photo or message.document)
+        has_media = bool(message.photo or message.document or has_audio(message))
         if not has_media and surface.answer_typed(incoming.text):
             return
         try:
@@ -157,6 +186,7 @@ class UpdateRouter:
             task = asyncio.get_running_loop().create_task(surface.show_typing())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+        surface.prompt_id = message.message_id
         await self.dispatcher.on_text(
             surface, chat, sender, incoming.text, attachments, str(message.message_id)
         )
@@ -268,9 +298,10 @@ def _sender(user: User) -> Sender:
 
 
 _UNUSABLE = (
-    "voice", "audio", "video", "video_note", "animation", "sticker", "venue", "location",
-    "contact", "poll", "dice", "game", "story",
+    "video", "animation", "sticker", "venue", "location", "contact", "poll", "dice", "game",
+    "story",
 )  # fmt: skip
+"""Voice notes, audio and video notes are not here: they are transcribed (chat_adapters.voice)."""
 
 
 def _unusable_kind(message: Message) -> str | None:
@@ -288,6 +319,8 @@ def _action(incoming: _Incoming) -> str:
         return "photo"
     if incoming.message.document:
         return "document"
+    if has_audio(incoming.message):
+        return "voice"
     return "text"
 
 

@@ -23,6 +23,7 @@ Pieces: limits in ``discord_limits``, state and payloads in ``discord_state``, R
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -382,11 +383,16 @@ class FakeDiscord:
         *,
         attachments: Mapping[str, bytes] | None = None,
         stickers: Sequence[int] = (),
+        voice: bytes | None = None,
+        voice_duration_s: float = 2.0,
     ) -> SentMessage:
         """A member posts ``content`` (and files, and ``stickers`` by id) in a channel or
         thread: MESSAGE_CREATE,
         whose text reaches the bot only with the message-content intent (or when it
-        mentions the bot). Stored even when no bot is connected, like real history."""
+        mentions the bot). Stored even when no bot is connected, like real history.
+
+        Audio files get their audio content type; ``voice`` makes a voice message (the
+        IS_VOICE_MESSAGE flag, one ``voice-message.ogg`` with a duration, no text)."""
         world = self.world
         channel = world.channel(channel_id)
         user = world.user(user_id or self.user_id())
@@ -395,12 +401,15 @@ class FakeDiscord:
             channel.members.add(user.id)
         world.unarchive_for_send(channel)
         uploads = [
-            Upload(index, filename, "application/octet-stream", data)
+            Upload(index, filename, _upload_type(filename), data)
             for index, (filename, data) in enumerate((attachments or {}).items())
         ]
         body: Json = {"content": content}
         if stickers:
             body["sticker_ids"] = [str(s) for s in stickers]
+        if voice is not None:
+            uploads = [Upload(0, "voice-message.ogg", "audio/ogg", voice, voice_duration_s)]
+            body = {"content": "", "flags": IS_VOICE_MESSAGE}
         message = world.create_message(channel, author_id=user.id, body=body, uploads=uploads)
         await asyncio.sleep(0)
         return world.snapshot(message)
@@ -572,3 +581,13 @@ class FakeDiscord:
             lambda: bool(match()), timeout=timeout, what=f"a thread named *{name_contains}*"
         )
         return match()[0]
+
+
+IS_VOICE_MESSAGE = 1 << 13
+
+
+def _upload_type(filename: str) -> str:
+    """Discord sniffs a type for each upload; the fake knows audio (the bot treats it
+    as speech) and leaves everything else opaque, as the older tests expect."""
+    guessed = mimetypes.guess_type(filename)[0] or ""
+    return guessed if guessed.startswith("audio/") else "application/octet-stream"

@@ -90,6 +90,8 @@ class Upload:
     filename: str
     content_type: str
     data: bytes
+    duration_secs: float | None = None
+    """Voice messages only: their length, as Discord reports it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,7 @@ class Attachment:
     content_type: str
     data: bytes
     description: str | None = None
+    duration_secs: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,9 @@ class SentMessage:
     deleted: bool
     interaction_id: int | None
     webhook: bool
+    pinged: tuple[int, ...] = ()
+    """Users whose phone this message notified: mentioned when it was created and
+    allowed by its ``allowed_mentions`` (an edit never notifies)."""
 
     @property
     def ephemeral(self) -> bool:
@@ -229,6 +235,7 @@ class MessageRec:
     reference: Json | None = None
     thread_id: int | None = None
     sticker_items: list[Json] = field(default_factory=list)
+    pinged: tuple[int, ...] = ()
 
     @property
     def ephemeral(self) -> bool:
@@ -492,6 +499,9 @@ class DiscordWorld:
         }
         if attachment.description is not None:
             payload["description"] = attachment.description
+        if attachment.duration_secs is not None:  # a voice message
+            payload["duration_secs"] = attachment.duration_secs
+            payload["waveform"] = "AAAAAAAAAAAA"
         return payload
 
     def message_payload(self, message: MessageRec) -> Json:
@@ -564,6 +574,7 @@ class DiscordWorld:
             deleted=message.deleted,
             interaction_id=message.interaction_id,
             webhook=message.webhook_id is not None,
+            pinged=message.pinged,
         )
 
     def thread_info(self, channel: ChannelRec) -> ThreadInfo:
@@ -608,6 +619,7 @@ class DiscordWorld:
                 content_type=upload.content_type,
                 data=upload.data,
                 description=entry.get("description"),
+                duration_secs=upload.duration_secs,
             )
             self.attachments[attachment.id] = attachment
             result.append(attachment)
@@ -658,6 +670,7 @@ class DiscordWorld:
             ],
         )
         message.attachments = self._attachments(body, uploads, [])
+        message.pinged = self._pinged(body, message.content)
         self.messages[message.id] = message
         if not message.ephemeral:
             channel.last_message_id = message.id
@@ -674,6 +687,15 @@ class DiscordWorld:
             )
         self.notify()
         return message
+
+    def _pinged(self, body: Mapping[str, Any], content: str) -> tuple[int, ...]:
+        """Mentioned users that ``allowed_mentions`` lets ping (all, without it)."""
+        mentioned = self.mentioned_ids(content)
+        allowed = body.get("allowed_mentions")
+        if not isinstance(allowed, Mapping) or "users" in (allowed.get("parse") or []):
+            return tuple(mentioned)
+        users = {int(u) for u in allowed.get("users") or []}
+        return tuple(u for u in mentioned if u in users)
 
     def _join_mentioned(self, channel: ChannelRec, message: MessageRec) -> None:
         """A bot message mentioning a user adds them to a private thread, as on Discord."""

@@ -158,6 +158,7 @@ class StoredFile:
     mime_type: str | None = None
     width: int | None = None
     height: int | None = None
+    duration: int | None = None
 
     @property
     def size(self) -> int:
@@ -200,6 +201,9 @@ class ChatMessage:
     reply_to: int | None = None
     photo: StoredFile | None = None
     document: StoredFile | None = None
+    voice: StoredFile | None = None
+    audio: StoredFile | None = None
+    video_note: StoredFile | None = None
     edit_date: int | None = None
     edits: int = 0
     deleted: bool = False
@@ -666,6 +670,10 @@ class FakeTelegram:
         photo: bytes | None = None,
         document: bytes | tuple[str, bytes] | None = None,
         entities: Sequence[JSONDict] | None = None,
+        voice: bytes | None = None,
+        audio: tuple[str, bytes] | None = None,
+        video_note: bytes | None = None,
+        duration: int = 2,
     ) -> ChatMessage:
         """A user writes to the bot: stores the message and queues a ``message`` update.
 
@@ -675,7 +683,8 @@ class FakeTelegram:
         """
         if chat_type == "private" and chat_id != user_id:
             raise ValueError("in a private chat, chat_id is the user's id")
-        if not text and photo is None and document is None:
+        sounds = (voice, audio, video_note)
+        if not text and photo is None and document is None and all(x is None for x in sounds):
             raise ValueError("Telegram has no empty messages: give text, photo or document")
         self.add_chat(chat_id, chat_type, is_forum=thread_id is not None)
         self._user(user_id)
@@ -701,7 +710,25 @@ class FakeTelegram:
             stored_document = self.store_file(
                 data, kind="documents", file_name=name, mime_type=mime
             )
-        media = stored_photo is not None or stored_document is not None
+        stored_voice = stored_audio = stored_video_note = None
+        if voice is not None:
+            stored_voice = self.store_file(
+                voice, kind="voice", suffix=".oga", mime_type="audio/ogg", duration=duration
+            )
+        if audio is not None:
+            name, data = audio
+            mime = mimetypes.guess_type(name)[0] or "audio/mpeg"
+            stored_audio = self.store_file(
+                data, kind="music", file_name=name, mime_type=mime, duration=duration
+            )
+        if video_note is not None:
+            stored_video_note = self.store_file(
+                video_note, kind="video_notes", suffix=".mp4", duration=duration
+            )
+        media = any(
+            x is not None
+            for x in (stored_photo, stored_document, stored_voice, stored_audio, stored_video_note)
+        )
         msg = ChatMessage(
             chat_id=chat_id,
             message_id=self._next_message_id(chat_id),
@@ -716,6 +743,9 @@ class FakeTelegram:
             reply_to=reply_id,
             photo=stored_photo,
             document=stored_document,
+            voice=stored_voice,
+            audio=stored_audio,
+            video_note=stored_video_note,
         )
         self._messages[chat_id][msg.message_id] = msg
         if self._reaches_bot(msg, found):
@@ -801,6 +831,7 @@ class FakeTelegram:
         mime_type: str | None = None,
         width: int | None = None,
         height: int | None = None,
+        duration: int | None = None,
     ) -> StoredFile:
         """Keep a file so ``getFile`` and the download URL can serve it."""
         n = next(self._file_seq)
@@ -816,6 +847,7 @@ class FakeTelegram:
             mime_type=mime_type,
             width=width,
             height=height,
+            duration=duration,
         )
         self._files[stored.file_id] = stored
         return stored
@@ -1604,8 +1636,29 @@ class FakeTelegram:
                 **({"file_name": doc.file_name} if doc.file_name else {}),
                 **({"mime_type": doc.mime_type} if doc.mime_type else {}),
             }
+        for kind in ("voice", "audio", "video_note"):
+            sound: StoredFile | None = getattr(msg, kind)
+            if sound is not None:
+                body[kind] = self._sound_json(kind, sound)
         if msg.reply_markup is not None:
             body["reply_markup"] = msg.reply_markup
+        return body
+
+    @staticmethod
+    def _sound_json(kind: str, sound: StoredFile) -> JSONDict:
+        """A Voice, Audio or VideoNote object as the Bot API sends it."""
+        body: JSONDict = {
+            "file_id": sound.file_id,
+            "file_unique_id": sound.file_unique_id,
+            "file_size": sound.size,
+            "duration": sound.duration or 0,
+        }
+        if kind == "video_note":
+            body["length"] = 240
+        if kind == "audio" and sound.file_name:
+            body["file_name"] = sound.file_name
+        if kind != "video_note" and sound.mime_type:
+            body["mime_type"] = sound.mime_type
         return body
 
     def _photo_sizes(self, photo: StoredFile) -> list[JSONDict]:

@@ -7,11 +7,7 @@ import pytest
 from chat_adapters.unusable import TAKES, unusable_text
 
 
-@pytest.mark.parametrize("kind", ["voice", "sticker", "poll", "location", "something-new"])
+@pytest.mark.parametrize("kind", ["sticker", "poll", "location", "something-new"])
 def test_every_kind_is_answered_with_what_the_bot_takes(kind: str) -> None:
     text = unusable_text(kind)
     assert TAKES in text and "nothing was sent to Claude" in text
-
-
-def test_voice_notes_are_not_supported_yet() -> None:
-    assert "Voice notes are not supported yet" in unusable_text("voice")

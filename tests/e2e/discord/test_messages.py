@@ -76,5 +76,5 @@ async def test_a_sticker_only_message_is_answered_with_what_the_bot_takes(
         timeout=WAIT_S,
     )
     assert "nothing was sent to Claude" in said.content
-    assert "text, photos and files" in said.content
+    assert "text, photos, files" in said.content
     assert fake_api.prompts() == []

@@ -128,7 +128,7 @@ class TelegramHarness:
 
 @asynccontextmanager
 async def telegram_harness(
-    *, rate_limits: RateLimits | None = None, min_interval_s: float = 0.0
+    *, rate_limits: RateLimits | None = None, min_interval_s: float = 0.0, drafts: bool = False
 ) -> AsyncIterator[TelegramHarness]:
     """A fresh fake server, a polling PTB app and a surface for one private chat.
 
@@ -140,7 +140,7 @@ async def telegram_harness(
         tg.add_chat(USER)
         app = build_ptb(tg)
         outbox = Outbox(min_interval_s=min_interval_s, retry_after=telegram_retry_after)
-        surface = TelegramSurface(app.bot, USER, outbox=outbox, buttons=Buttons())
+        surface = TelegramSurface(app.bot, USER, outbox=outbox, buttons=Buttons(), drafts=drafts)
         harness = TelegramHarness(tg, surface)
         app.add_handler(TypeHandler(Update, harness.route))
         async with polling(app):

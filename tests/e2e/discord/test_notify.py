@@ -1,0 +1,75 @@
+"""A push when it is done or waiting, on Discord: a long turn's answer is a new message
+that pings the asker (an edit never notifies), a short one stays a quiet edit, and an
+approval pings only the asker. Real discord.py, the fake Discord, the real CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.discord.conftest import WAIT_S, Baton, bot_settings, final
+from tests.e2e.discord.harness import ErrorLog
+from tests.fakes.anthropic import FakeAnthropic, Reply
+from tests.fakes.claude_cli import ClaudeEnv
+from tests.fakes.discord_api import FakeDiscord
+
+
+async def test_a_long_turn_pings_the_asker_and_a_short_one_does_not(
+    dc: FakeDiscord,
+    cli_env: ClaudeEnv,
+    fake_api: FakeAnthropic,
+    tmp_path: Path,
+    discord_errors: ErrorLog,
+) -> None:
+    alice, channel = dc.user_id("alice"), dc.channel_id()
+    settings = bot_settings(dc, cli_env, tmp_path / "long", BATON_NOTIFY_AFTER_S=0.5)
+    async with Baton(settings, dc):
+        fake_api.script(Reply.slow(8, delay_s=0.2, word="step "))
+        await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> a long one")
+        done = await dc.wait_for_message(channel, predicate=final("step step"), timeout=WAIT_S)
+        assert done.content.startswith(f"<@{alice}> ") and done.pinged == (alice,)
+        assert done.edit_times == (), "a new message, which notifies"
+        await dc.wait_until(
+            lambda: (
+                [m.id for m in dc.messages(channel) if m.author_id == dc.bot_user_id] == [done.id]
+            ),
+            timeout=WAIT_S,
+            what="the live message to make way",
+        )
+
+    settings = bot_settings(dc, cli_env, tmp_path / "short", BATON_NOTIFY_AFTER_S=600)
+    async with Baton(settings, dc):
+        fake_api.script(Reply.slow(8, delay_s=0.2, word="pace "))
+        await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> a short one")
+        done = await dc.wait_for_message(channel, predicate=final("pace pace"), timeout=WAIT_S)
+        assert f"<@{alice}>" not in done.content and done.pinged == ()
+
+
+async def test_an_approval_pings_only_the_asker(
+    dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic
+) -> None:
+    alice, channel = dc.user_id("alice"), dc.channel_id()
+    fake_api.script(
+        Reply.tool_use("Bash", {"command": "touch y.txt", "description": "y"}, text="looking"),
+        Reply(text="never"),
+    )
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> make y")
+    asked = await dc.wait_for_message(
+        channel, "Allow Bash?", predicate=lambda m: bool(m.components), timeout=WAIT_S
+    )
+    assert asked.pinged == (alice,) and asked.edit_times == ()
+
+
+async def test_a_long_slash_command_turn_pings_the_asker_too(
+    dc: FakeDiscord,
+    cli_env: ClaudeEnv,
+    fake_api: FakeAnthropic,
+    tmp_path: Path,
+    discord_errors: ErrorLog,
+) -> None:
+    alice, channel = dc.user_id("alice"), dc.channel_id()
+    settings = bot_settings(dc, cli_env, tmp_path / "data", BATON_NOTIFY_AFTER_S=0.5)
+    async with Baton(settings, dc):
+        fake_api.script(Reply.slow(8, delay_s=0.2, word="slash "))
+        await dc.dispatch_slash_command("ask", {"prompt": "long via slash"}, user_id=alice)
+        done = await dc.wait_for_message(channel, predicate=final("slash slash"), timeout=WAIT_S)
+        assert done.pinged == (alice,) and done.edit_times == ()
