@@ -67,9 +67,10 @@ async def test_without_the_message_content_intent_commands_and_mentions_work(
 async def test_a_sticker_only_message_is_answered_with_what_the_bot_takes(
     dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic
 ) -> None:
-    """Issue 10, finding 7: silence would look like a lost message."""
+    """Issue 10, finding 7: silence would look like a lost message. (Addressed to the
+    bot: plain channel talk is not the bot's, issue 9 finding 6.)"""
     channel = dc.channel_id()
-    await dc.send_user_message(channel, dc.user_id("alice"), "", stickers=[777])
+    await dc.send_user_message(channel, dc.user_id("alice"), f"<@{dc.bot_user_id}>", stickers=[777])
     said = await dc.wait_for_message(
         channel,
         predicate=lambda m: m.author_id == dc.bot_user_id and "Stickers" in m.content,
