@@ -6,6 +6,7 @@ the command doubles as a deployment health check.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -13,6 +14,7 @@ from typing import Literal
 import typer
 
 from chat_adapters.app import build_core, open_database
+from chat_adapters.cli.common import settings_or_exit
 from chat_adapters.settings import Settings
 from session_core import sdk_door
 
@@ -76,3 +78,7 @@ async def run_doctor(settings: Settings) -> int:
     for check in checks:
         typer.echo(f"{check.level:>4}  {check.name}: {check.detail}")
     return 1 if any(c.level == "FAIL" for c in checks) else 0
+
+
+def doctor() -> None:
+    raise typer.Exit(asyncio.run(run_doctor(settings_or_exit())))
