@@ -15,9 +15,22 @@ import typer
 cli = typer.Typer(
     help="Drive one Claude Code session from the terminal, Telegram and Discord.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # `baton --install-completion`; completing imports no command body
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: importing rich costs more than the rest of --help
 )
+
+
+@cli.callback()
+def options(
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Log at INFO, not just warnings.")
+    ] = False,
+) -> None:
+    """Options for every command (before the command's name: ``baton -v sessions``)."""
+    from chat_adapters.cli.common import set_verbose
+
+    set_verbose(verbose)
 
 
 @cli.command()

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     claude_config_dir: Path = Field(
         default_factory=lambda: Path.home() / ".claude", alias="CLAUDE_CONFIG_DIR"
     )
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_cache_dir("claude-baton")),
+        alias="BATON_CACHE_DIR",
+    )
 
     model: str | None = Field(default=None, alias="BATON_MODEL")
     max_turns: int | None = Field(default=None, ge=1, alias="BATON_MAX_TURNS")
@@ -112,6 +116,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             if not value.strip():
                 return Path(platformdirs.user_data_dir("claude-baton"))
+            return Path(value).expanduser()
+        return value
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _cache_dir(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return Path(platformdirs.user_cache_dir("claude-baton"))
             return Path(value).expanduser()
         return value
 

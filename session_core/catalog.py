@@ -23,6 +23,7 @@ from session_core.claude_home import (
     transcript_ids,
 )
 from session_core.history import HistoryIndex, SessionRecord
+from session_core.history_scan import directory_sessions
 from session_core.liveness import LiveProcess, descendant_pids, read_live_processes
 from session_core.transcript import TranscriptMessage, read_first_prompt, read_transcript_tail
 
@@ -111,7 +112,12 @@ class SessionCatalog:
         self, directory: str | os.PathLike[str] | None = None, limit: int | None = None
     ) -> builtins.list[SessionSummary]:
         """Sessions newest first: all of them, or those with a prompt in ``directory``."""
-        records = self.index.sessions(directory, limit=limit)
+        if directory is not None and not self.index.built:
+            # One-shot (the CLI): one directory's lines, not the whole file's.
+            target = os.path.realpath(os.fspath(directory))
+            records = directory_sessions(self.index.path, target, limit=limit)
+        else:
+            records = self.index.sessions(directory, limit=limit)
         if not records:
             return []
         present = self._with_transcript(records)

@@ -13,11 +13,9 @@ import asyncio
 import base64
 import contextlib
 import os
-import subprocess
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -496,26 +494,3 @@ async def user_message(prompt: str, images: Sequence[ImageInput]) -> AsyncIterat
         "message": {"role": "user", "content": content},
         "parent_tool_use_id": None,
     }
-
-
-def cli_path() -> Path:
-    """The Claude Code CLI bundled in the pinned claude-agent-sdk wheel."""
-    import claude_agent_sdk
-
-    return Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
-
-
-def cli_version(timeout_s: float = 20.0) -> str | None:
-    """``claude --version`` of the bundled CLI, or None when it does not answer."""
-    try:
-        done = subprocess.run(
-            [str(cli_path()), "--version"],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-            env={**os.environ, "DISABLE_AUTOUPDATER": "1"},
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None

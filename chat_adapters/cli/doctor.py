@@ -13,10 +13,13 @@ from typing import Literal
 
 import typer
 
-from chat_adapters.app import build_core, open_database
 from chat_adapters.cli.common import settings_or_exit
 from chat_adapters.settings import Settings
-from session_core import sdk_door
+from session_core.bundled_cli import cli_version
+from session_core.claude_home import ClaudeHome
+from session_core.history import HistoryIndex
+from session_core.roots import ApprovedRoots
+from storage.database import Database
 
 Level = Literal["ok", "warn", "FAIL"]
 
@@ -29,15 +32,15 @@ class Check:
 
 
 def _core_checks(settings: Settings) -> Iterator[Check]:
-    core = build_core(settings)
-    home = core.home
+    home = ClaudeHome(settings.claude_config_dir)
     if home.config_dir.is_dir():
         yield Check("ok", "claude config dir", str(home.config_dir))
     else:
         yield Check("warn", "claude config dir", f"{home.config_dir} does not exist yet")
     if home.history_path.exists():
-        core.index.refresh()
-        stats = core.index.stats
+        index = HistoryIndex(home.history_path)
+        index.refresh()
+        stats = index.stats
         level: Level = "warn" if stats.skipped else "ok"
         yield Check(
             level,
@@ -46,12 +49,12 @@ def _core_checks(settings: Settings) -> Iterator[Check]:
         )
     else:
         yield Check("warn", "history.jsonl", f"{home.history_path} not found (no sessions yet)")
-    version = sdk_door.cli_version()
+    version = cli_version()
     if version:
         yield Check("ok", "claude CLI", version)
     else:
         yield Check("FAIL", "claude CLI", "the bundled Claude Code CLI did not answer --version")
-    yield Check("ok", "approved roots", core.roots.describe())
+    yield Check("ok", "approved roots", ApprovedRoots(settings.roots).describe())
     apps = settings.configured_apps()
     if apps:
         yield Check("ok", "apps", ", ".join(apps))
@@ -67,7 +70,7 @@ async def run_doctor(settings: Settings) -> int:
     checks = list(_core_checks(settings))
     db_path = settings.data_dir / "baton.sqlite3"
     try:
-        database = await open_database(settings)
+        database = await Database.open(db_path)
     except Exception as exc:  # any failure here is the finding itself
         checks.append(Check("FAIL", "database", f"{db_path}: {exc}"))
     else:

@@ -10,7 +10,7 @@ from chat_adapters.single_instance import AlreadyRunning
 
 
 def run() -> None:
-    settings = settings_or_exit()
+    settings = settings_or_exit(cli_logging=False)
     apps = settings.configured_apps()
     if not apps:
         fail("no app configured: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN", 2)

@@ -6,8 +6,7 @@ import json
 
 import typer
 
-from chat_adapters.app import build_core
-from chat_adapters.cli.common import directory_or_exit, settings_or_exit
+from chat_adapters.cli.common import directory_or_exit, discovery_or_exit
 from chat_adapters.relative_time import ago
 from session_core.catalog import SessionSummary
 
@@ -33,9 +32,9 @@ def one_line(text: str, width: int) -> str:
 def list_sessions(
     directory: str | None, all_projects: bool, as_json: bool, limit: int | None
 ) -> None:
-    core = build_core(settings_or_exit())
-    where = None if all_projects else directory_or_exit(core.roots, directory)
-    found = core.catalog.list(directory=where, limit=limit)
+    discovery = discovery_or_exit()
+    where = None if all_projects else directory_or_exit(discovery.roots, directory)
+    found = discovery.catalog.list(directory=where, limit=limit)
     if as_json:
         typer.echo(json.dumps([summary_json(s) for s in found], ensure_ascii=False, indent=1))
         return
