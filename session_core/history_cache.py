@@ -1,0 +1,166 @@
+"""A disposable on-disk copy of the full history index, so `baton sessions --all` is
+not a full parse every time.
+
+It holds nothing history.jsonl does not: deleting it changes only speed, and a cache
+that does not verify is ignored. It is stamped with the file's identity (device and
+inode), the offset it was read up to, and hashes of the first and last kilobyte before
+that offset; a loaded cache parses only the bytes appended since. A replaced, rotated,
+truncated or rewritten (pruned) file fails the stamp and the index is built again.
+
+Format: magic, SHA-256 of the payload, then the payload in ``marshal`` (builtin types
+only, nothing executable). The checksum is verified before anything is decoded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from session_core import history as _history
+from session_core.history import HistoryIndex
+
+MAGIC = b"BATONIX1"
+_STAMP_BYTES = 1024
+_VERSION = (1, sys.version_info[:2])
+
+
+def cache_file(cache_dir: Path, history_path: Path) -> Path:
+    """One cache per history file (per CLAUDE_CONFIG_DIR)."""
+    key = hashlib.sha256(os.fsencode(history_path.absolute())).hexdigest()[:16]
+    return cache_dir / f"history-index-{key}.bin"
+
+
+def _stamp(fd: int, end: int) -> tuple[bytes, bytes]:
+    head = os.pread(fd, min(end, _STAMP_BYTES), 0)
+    tail_start = max(0, end - _STAMP_BYTES)
+    tail = os.pread(fd, end - tail_start, tail_start)
+    return hashlib.sha256(head).digest(), hashlib.sha256(tail).digest()
+
+
+def load(index: HistoryIndex, cache: Path) -> bool:
+    """Fill a fresh ``index`` from ``cache`` if it still describes the file's start.
+
+    Returns False (the index untouched) for a missing, corrupt or stale cache.
+    """
+    try:
+        blob = cache.read_bytes()
+    except OSError:
+        return False
+    if blob[:8] != MAGIC or hashlib.sha256(blob[40:]).digest() != blob[8:40]:
+        return False
+    try:
+        state = marshal.loads(blob[40:])
+        return _restore(index, state)
+    except (ValueError, EOFError, TypeError, KeyError, IndexError, OSError):
+        return False
+
+
+def _restore(index: HistoryIndex, state: dict[str, Any]) -> bool:
+    if state["version"] != _VERSION or state["path"] != str(index.path):
+        return False
+    try:
+        fd = os.open(index.path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        end = state["end"]
+        if (st.st_dev, st.st_ino) != (state["dev"], state["ino"]) or st.st_size < end:
+            return False
+        if _stamp(fd, end) != (state["head"], state["tail"]):
+            return False
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            taken = _history._Mark.take(stream, st, end)
+        # Never "untouched": the first refresh reads whatever follows ``end``.
+        mark = dataclasses.replace(taken, mtime_ns=-1, ctime_ns=-1)
+    finally:
+        os.close(fd)
+    sessions: dict[str, _history._Session] = {}
+    for row in state["sessions"]:
+        sid, project, first_any, first_real, last_any, last_real, first_ts, last_ts, n, seq = row
+        session = _history._Session(sid, first_any, first_real, first_ts, project, seq)
+        session.last_any, session.last_real, session.last_ts, session.count = (
+            last_any,
+            last_real,
+            last_ts,
+            n,
+        )
+        sessions[sid] = session
+    index._reset()
+    index._sessions = sessions
+    index._by_project = state["by_project"]
+    index._seq, index._lines = state["seq"], state["lines"]
+    index._entries, index._skipped = state["entries"], state["skipped"]
+    index._mark = mark
+    index._built = True
+    return True
+
+
+def save(index: HistoryIndex, cache: Path) -> None:
+    """Write ``index`` to ``cache`` atomically (a temporary file, then a rename).
+
+    Best effort: a cache that cannot be written only costs the next run its speed.
+    """
+    mark = index._mark
+    if not index.built or mark is None:
+        return
+    try:
+        fd = os.open(index.path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (mark.device, mark.inode) or st.st_size < mark.end:
+            return
+        head, tail = _stamp(fd, mark.end)
+    finally:
+        os.close(fd)
+    state = {
+        "version": _VERSION,
+        "path": str(index.path),
+        "dev": mark.device,
+        "ino": mark.inode,
+        "end": mark.end,
+        "head": head,
+        "tail": tail,
+        "seq": index._seq,
+        "lines": index._lines,
+        "entries": index._entries,
+        "skipped": index._skipped,
+        "sessions": [
+            (
+                s.session_id,
+                s.project,
+                s.first_any,
+                s.first_real,
+                s.last_any,
+                s.last_real,
+                s.first_ts,
+                s.last_ts,
+                s.count,
+                s.seq,
+            )
+            for s in index._sessions.values()
+        ],
+        "by_project": index._by_project,
+    }
+    payload = marshal.dumps(state)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temporary = tempfile.mkstemp(dir=cache.parent, prefix=".tmp-")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(MAGIC + hashlib.sha256(payload).digest() + payload)
+        os.replace(temporary, cache)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
