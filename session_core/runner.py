@@ -25,7 +25,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 
@@ -33,6 +33,7 @@ from session_core.approvals import Approver, PermissionMode
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome, find_transcript, is_safe_session_id
 from session_core.client_pool import ClientPool
+from session_core.door_types import DoorError, TranslationState, TurnOptions
 from session_core.events import (
     ImageInput,
     Outcome,
@@ -42,14 +43,11 @@ from session_core.events import (
     TurnStarted,
 )
 from session_core.history import append_history_entry
-from session_core.sdk_door import (
-    ClaudeConnection,
-    DoorError,
-    TranslationState,
-    TurnOptions,
-)
 from session_core.session_claims import SessionClaims
 from session_core.turn_locks import SessionLocks
+
+if TYPE_CHECKING:  # sdk_door (the SDK, mcp) is imported by the first connection
+    from session_core.sdk_door import ClaudeConnection
 
 log = structlog.get_logger(__name__)
 
@@ -400,6 +398,8 @@ class TurnRunner:
         )
 
     async def _connect(self, options: TurnOptions) -> ClaudeConnection:
+        from session_core.sdk_door import ClaudeConnection
+
         await self._pool.make_room()
         connection = ClaudeConnection(options)
         self._pool.mark_busy(connection)

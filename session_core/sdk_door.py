@@ -14,8 +14,7 @@ import base64
 import contextlib
 import os
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import Any
 
 import structlog
@@ -41,6 +40,9 @@ from claude_agent_sdk import (
 from claude_agent_sdk.types import SystemPromptPreset
 
 from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver, PermissionMode
+from session_core.door_types import DoorError as DoorError
+from session_core.door_types import TranslationState as TranslationState
+from session_core.door_types import TurnOptions as TurnOptions
 from session_core.events import (
     ImageInput,
     Outcome,
@@ -66,23 +68,6 @@ _INTERRUPTED_REASONS = frozenset({"aborted_streaming", "aborted_tools", "interru
 
 
 # options ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TurnOptions:
-    """What the runner decided for a connection, in our words (no SDK types)."""
-
-    cwd: str
-    env: Mapping[str, str]
-    resume: str | None = None
-    session_id: str | None = None
-    """Pin a brand-new session's id, so the runner knows it before the CLI starts."""
-    fork_session: bool = False
-    model: str | None = None
-    max_turns: int | None = None
-    max_budget_usd: float | None = None
-    with_approvals: bool = False
-    permission_mode: PermissionMode | None = None
 
 
 def build_options(
@@ -120,23 +105,6 @@ def _is_root() -> bool:
 
 
 # translation -----------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class TranslationState:
-    """What ``translate`` remembers between messages of one turn."""
-
-    session_id: str | None = None
-    interrupt_requested: bool = False
-    streamed: dict[str, dict[int, str]] = field(default_factory=dict)
-    """message id -> content block index -> text streamed as deltas."""
-    matched: dict[str, int] = field(default_factory=dict)
-    """message id -> how many streamed text blocks a full AssistantMessage covered."""
-    current_message_id: str | None = None
-    tool_names: dict[str, str] = field(default_factory=dict)
-    api_error: str | None = None
-    api_error_text: str | None = None
-    finished: TurnFinished | None = None
 
 
 def translate(message: object, state: TranslationState) -> list[TurnEvent]:
@@ -313,14 +281,6 @@ def _short(text: str) -> str:
 
 
 # the live connection ---------------------------------------------------------------
-
-
-class DoorError(Exception):
-    """The CLI could not start, resume, or carry on; ``reason`` is one short line."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def error_reason(exc: BaseException, stderr_tail: str = "") -> str:
