@@ -61,6 +61,21 @@ class SessionSummary:
     live: LiveProcess | None
 
 
+def summary_of(
+    record: SessionRecord, has_transcript: bool, live: LiveProcess | None
+) -> SessionSummary:
+    return SessionSummary(
+        session_id=record.session_id,
+        project=record.project,
+        first_prompt=record.first_prompt,
+        last_prompt=record.last_prompt,
+        last_activity=_utc(record.last_timestamp_ms),
+        prompt_count=record.prompt_count,
+        has_transcript=has_transcript,
+        live=live,
+    )
+
+
 def _utc(timestamp_ms: int) -> datetime:
     try:
         return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
@@ -97,16 +112,12 @@ class SessionCatalog:
     def _summary(
         self, record: SessionRecord, has_transcript: bool, live: dict[str, LiveProcess]
     ) -> SessionSummary:
-        return SessionSummary(
-            session_id=record.session_id,
-            project=record.project,
-            first_prompt=record.first_prompt,
-            last_prompt=record.last_prompt,
-            last_activity=_utc(record.last_timestamp_ms),
-            prompt_count=record.prompt_count,
-            has_transcript=has_transcript,
-            live=live.get(record.session_id),
-        )
+        return summary_of(record, has_transcript, live.get(record.session_id))
+
+    def flags(self) -> tuple[frozenset[str], dict[str, LiveProcess]]:
+        """(ids with a transcript, sessions held live by someone else): what a listing of
+        every session adds to the records."""
+        return transcript_ids(self.home), self._live()
 
     def list(
         self, directory: str | os.PathLike[str] | None = None, limit: int | None = None

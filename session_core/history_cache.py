@@ -20,15 +20,17 @@ import marshal
 import os
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from session_core import history as _history
-from session_core.history import HistoryIndex
+from session_core.history import HistoryIndex, SessionRecord
 
 MAGIC = b"BATONIX1"
 _STAMP_BYTES = 1024
-_VERSION = (1, sys.version_info[:2])
+_VERSION = (2, sys.version_info[:2])
 
 
 def cache_file(cache_dir: Path, history_path: Path) -> Path:
@@ -49,17 +51,36 @@ def load(index: HistoryIndex, cache: Path) -> bool:
 
     Returns False (the index untouched) for a missing, corrupt or stale cache.
     """
+    state = _read(cache)
+    if state is None:
+        return False
+    try:
+        return _restore(index, state)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OSError):
+        return False
+
+
+def _read(cache: Path) -> dict[str, Any] | None:
     try:
         blob = cache.read_bytes()
     except OSError:
-        return False
+        return None
     if blob[:8] != MAGIC or hashlib.sha256(blob[40:]).digest() != blob[8:40]:
-        return False
+        return None
     try:
         state = marshal.loads(blob[40:])
-        return _restore(index, state)
-    except (ValueError, EOFError, TypeError, KeyError, IndexError, OSError):
+    except (ValueError, EOFError, TypeError):
+        return None
+    return state if isinstance(state, dict) and state.get("version") == _VERSION else None
+
+
+def _fits(fd: int, state: dict[str, Any], path: Path) -> bool:
+    """The file is still the one the cache describes, up to ``end`` (maybe grown since)."""
+    st = os.fstat(fd)
+    end = state["end"]
+    if state["path"] != str(path) or (st.st_dev, st.st_ino) != (state["dev"], state["ino"]):
         return False
+    return st.st_size >= end and _stamp(fd, end) == (state["head"], state["tail"])
 
 
 def _restore(index: HistoryIndex, state: dict[str, Any]) -> bool:
@@ -72,9 +93,7 @@ def _restore(index: HistoryIndex, state: dict[str, Any]) -> bool:
     try:
         st = os.fstat(fd)
         end = state["end"]
-        if (st.st_dev, st.st_ino) != (state["dev"], state["ino"]) or st.st_size < end:
-            return False
-        if _stamp(fd, end) != (state["head"], state["tail"]):
+        if not _fits(fd, state, index.path):
             return False
         with os.fdopen(os.dup(fd), "rb") as stream:
             taken = _history._Mark.take(stream, st, end)
@@ -83,16 +102,9 @@ def _restore(index: HistoryIndex, state: dict[str, Any]) -> bool:
     finally:
         os.close(fd)
     sessions: dict[str, _history._Session] = {}
-    for row in state["sessions"]:
-        sid, project, first_any, first_real, last_any, last_real, first_ts, last_ts, n, seq = row
-        session = _history._Session(sid, first_any, first_real, first_ts, project, seq)
-        session.last_any, session.last_real, session.last_ts, session.count = (
-            last_any,
-            last_real,
-            last_ts,
-            n,
-        )
-        sessions[sid] = session
+    for row in state["sessions"].values():
+        session = _from_row(row)
+        sessions[session.session_id] = session
     index._reset()
     index._sessions = sessions
     index._by_project = state["by_project"]
@@ -103,7 +115,81 @@ def _restore(index: HistoryIndex, state: dict[str, Any]) -> bool:
     return True
 
 
-def save(index: HistoryIndex, cache: Path) -> None:
+def _from_row(row: tuple[Any, ...]) -> _history._Session:
+    sid, project, first_any, first_real, last_any, last_real, first_ts, last_ts, n, seq = row
+    session = _history._Session(sid, first_any, first_real, first_ts, project, seq)
+    session.last_any, session.last_real, session.last_ts, session.count = (
+        last_any,
+        last_real,
+        last_ts,
+        n,
+    )
+    return session
+
+
+@dataclass(frozen=True, slots=True)
+class CachedListing:
+    """Every session, newest first, without building the index: the sessions that lines
+    appended since the cache touched (as records), then the rest as the text ``render``
+    made of them when the cache was saved."""
+
+    fresh: list[SessionRecord]
+    rendered: list[tuple[str, str]]
+
+
+def cached_listing(path: Path, cache: Path) -> CachedListing | None:
+    """The listing from ``cache`` plus the lines appended to ``path`` since; None when
+    the cache is missing, corrupt, stale, or was saved without ``render``."""
+    state = _read(cache)
+    if state is None or "rendered" not in state:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        if not _fits(fd, state, path):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            touched = _appended(stream, state)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OSError):
+        return None
+    finally:
+        os.close(fd)
+    fresh = sorted(touched.values(), key=lambda session: session.seq, reverse=True)
+    rendered = [item for item in state["rendered"] if item[0] not in touched]
+    return CachedListing([session.record() for session in fresh], rendered)
+
+
+def _appended(stream: BinaryIO, state: dict[str, Any]) -> dict[str, _history._Session]:
+    """The sessions the complete lines after the cached offset add to or start."""
+    rows = state["sessions"]
+    seq = state["seq"]
+    touched: dict[str, _history._Session] = {}
+    for block, _ in _history._line_blocks(stream, state["end"], final=False):
+        if block is None:
+            continue
+        for line in block.split(b"\n"):
+            for display, ts, project, session_id in _history._entries_in_line(line):
+                if session_id is None:
+                    continue
+                seq += 1
+                real = display if _history._is_real_prompt(display) else None
+                session = touched.get(session_id)
+                if session is None and session_id in rows:
+                    session = touched[session_id] = _from_row(rows[session_id])
+                if session is None:
+                    touched[session_id] = _history._Session(
+                        session_id, display, real, ts, project, seq
+                    )
+                else:
+                    session.add(display, real, ts, project, seq)
+    return touched
+
+
+def save(
+    index: HistoryIndex, cache: Path, render: Callable[[SessionRecord], str] | None = None
+) -> None:
     """Write ``index`` to ``cache`` atomically (a temporary file, then a rename).
 
     Best effort: a cache that cannot be written only costs the next run its speed.
@@ -134,8 +220,8 @@ def save(index: HistoryIndex, cache: Path) -> None:
         "lines": index._lines,
         "entries": index._entries,
         "skipped": index._skipped,
-        "sessions": [
-            (
+        "sessions": {
+            s.session_id: (
                 s.session_id,
                 s.project,
                 s.first_any,
@@ -148,9 +234,11 @@ def save(index: HistoryIndex, cache: Path) -> None:
                 s.seq,
             )
             for s in index._sessions.values()
-        ],
+        },
         "by_project": index._by_project,
     }
+    if render is not None:
+        state["rendered"] = [(r.session_id, render(r)) for r in index.sessions()]
     payload = marshal.dumps(state)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

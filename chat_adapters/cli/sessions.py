@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterator, Sequence
 
 import typer
 
-from chat_adapters.cli.common import directory_or_exit, discovery_or_exit
+from chat_adapters.cli.common import Discovery, directory_or_exit, discovery_or_exit
 from chat_adapters.relative_time import ago
 from session_core import history_cache
-from session_core.catalog import SessionSummary
+from session_core.catalog import SessionSummary, summary_of
+from session_core.history import SessionRecord
 
 _string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
 
@@ -37,8 +38,9 @@ def summary_json(summary: SessionSummary) -> dict[str, object]:
     }
 
 
-def _session_json(s: SessionSummary) -> str:
-    """One ``summary_json`` object as ``json.dumps(..., indent=1)`` writes it in a list."""
+def _json_head(s: SessionSummary) -> str:
+    """A summary's JSON up to its transcript flag: what stays true while the session
+    is untouched (the index cache keeps it)."""
     activity = s.last_activity.isoformat().replace("+00:00", "Z")
     return (
         f' {{\n  "session_id": {_string(s.session_id)},\n'
@@ -47,9 +49,21 @@ def _session_json(s: SessionSummary) -> str:
         f'  "last_prompt": {_string(s.last_prompt)},\n'
         f'  "last_activity": {_string(activity)},\n'
         f'  "prompt_count": {int(s.prompt_count)},\n'
-        f'  "transcript": {"true" if s.has_transcript else "false"},\n'
-        f'  "live": {"false" if s.live is None else "true"}\n }}'
+        f'  "transcript": '
     )
+
+
+def _json_tail(transcript: bool, live: bool) -> str:
+    return f'{"true" if transcript else "false"},\n  "live": {"true" if live else "false"}\n }}'
+
+
+def _session_json(s: SessionSummary) -> str:
+    """One ``summary_json`` object as ``json.dumps(..., indent=1)`` writes it in a list."""
+    return _json_head(s) + _json_tail(s.has_transcript, s.live is not None)
+
+
+def render_head(record: SessionRecord) -> str:
+    return _json_head(summary_of(record, False, None))
 
 
 def json_text(found: Sequence[SessionSummary]) -> str:
@@ -113,6 +127,8 @@ def list_sessions(
     discovery = discovery_or_exit()
     catalog = discovery.catalog
     refresh_cache: Callable[[], None] | None = None
+    if all_projects and as_json and _from_cache(discovery, limit):
+        return
     if all_projects:
         where = None
         index = catalog.index
@@ -122,7 +138,7 @@ def list_sessions(
         where = directory_or_exit(discovery.roots, directory)
     found = catalog.list(directory=where, limit=limit)
     if where is None and index.built and index.stats.offset != loaded_until:
-        refresh_cache = lambda: history_cache.save(index, cache)  # noqa: E731
+        refresh_cache = lambda: history_cache.save(index, cache, render_head)  # noqa: E731
     if as_json:
         sys.stdout.write(json_text(found) + "\n")
     elif not found:
@@ -133,6 +149,39 @@ def list_sessions(
         sys.stdout.write("\n".join(lines) + "\n")
     if refresh_cache is not None:
         _after_exit(refresh_cache)
+
+
+def _from_cache(discovery: Discovery, limit: int | None) -> bool:
+    """``--all --json`` from the cache's rendered listing, when it fits the file.
+
+    Only sessions touched by lines appended since the cache was saved are summarized
+    again; the rest is the cache's text plus today's transcript and live flags. The
+    cache itself is brought up to date afterwards, in the background.
+    """
+    catalog = discovery.catalog
+    index = catalog.index
+    cache = history_cache.cache_file(discovery.cache_dir, index.path)
+    listing = history_cache.cached_listing(index.path, cache)
+    if listing is None:
+        return False
+    transcripts, live = catalog.flags()
+    parts = [
+        _session_json(summary_of(r, r.session_id in transcripts, live.get(r.session_id)))
+        for r in listing.fresh[:limit]
+    ]
+    if limit is None or len(parts) < limit:
+        rendered = listing.rendered if limit is None else listing.rendered[: limit - len(parts)]
+        parts += [head + _json_tail(sid in transcripts, sid in live) for sid, head in rendered]
+    sys.stdout.write(("[\n" + ",\n".join(parts) + "\n]" if parts else "[]") + "\n")
+    if listing.fresh:
+
+        def refresh() -> None:
+            if history_cache.load(index, cache):
+                index.refresh()
+                history_cache.save(index, cache, render_head)
+
+        _after_exit(refresh)
+    return True
 
 
 def _after_exit(work: Callable[[], None]) -> None:

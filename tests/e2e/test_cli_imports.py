@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -45,14 +46,17 @@ cli(prog_name="baton")
 
 
 def run_guarded(
-    tmp_path: Path, blocked: tuple[str, ...], *args: str, **extra: str
+    tmp_path: Path, blocked: tuple[str, ...], *args: str, keep: bool = False, **extra: str
 ) -> subprocess.CompletedProcess[str]:
+    """``baton *args`` with ``blocked`` unimportable, over a small history (``keep``: the
+    one already written)."""
     world = isolated_claude_env(tmp_path / "claude", "http://127.0.0.1:9")
     sid = "aaaaaaaa-0000-4000-8000-000000000001"
-    (world.config_dir / "history.jsonl").write_bytes(
-        history_line("hello", 1, str(world.project), sid)
-        + history_line("elsewhere", 2, str(world.home), None)
-    )
+    if not keep:
+        (world.config_dir / "history.jsonl").write_bytes(
+            history_line("hello", 1, str(world.project), sid)
+            + history_line("elsewhere", 2, str(world.home), None)
+        )
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         **world.env,
@@ -140,3 +144,23 @@ def test_run_imports_only_the_configured_app(app: str, other: str) -> None:
         f"_app_runner({app!r}, load_settings(TELEGRAM_BOT_TOKEN='1:x', DISCORD_BOT_TOKEN='y'))"
     )
     assert app in loaded and other not in loaded
+
+
+def test_all_from_the_cache_prints_what_a_fresh_build_prints(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = run_guarded(tmp_path, SDK_AND_CHATS, "sessions", "--all", "--json",
+                        BATON_CACHE_DIR=str(cache))  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    deadline = time.monotonic() + 30  # the cache is written after the answer
+    while not list(cache.glob("history-index-*.bin")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    history = tmp_path / "claude" / "cfg" / "history.jsonl"
+    with history.open("ab") as handle:
+        handle.write(history_line("later", 3, "/elsewhere", "bbbbbbbb-0000-4000-8000-000000000002"))
+    env = {"BATON_CACHE_DIR": str(cache)}
+    cached = run_guarded(tmp_path, HEAVY, "sessions", "--all", "--json", keep=True, **env)
+    fresh = run_guarded(tmp_path, SDK_AND_CHATS, "sessions", "--all", "--json", keep=True,
+                        BATON_CACHE_DIR=str(tmp_path / "other"))  # fmt: skip
+    assert cached.returncode == 0, cached.stderr
+    assert cached.stdout == fresh.stdout
+    assert [s["session_id"][:8] for s in json.loads(cached.stdout)] == ["bbbbbbbb", "aaaaaaaa"]

@@ -6,10 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from session_core import history_cache
 from session_core.history import HistoryIndex
 from tests.fakes.claude_cli import history_line as line
+from tests.unit.test_history_scan import noisy_history
 
 A = "aaaaaaaa-0000-4000-8000-000000000001"
 B = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -134,3 +136,52 @@ def test_save_is_atomic_and_best_effort(tmp_path: Path, path: Path) -> None:
     cache = tmp_path / "c" / "cache.bin"
     history_cache.save(fresh(path), cache)
     assert [p.name for p in cache.parent.iterdir()] == ["cache.bin"]
+
+
+# --------------------------------------------------------------------------- cached listing
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(before=noisy_history(), appended=noisy_history())
+def test_a_cached_listing_equals_a_fresh_build(
+    tmp_path_factory: pytest.TempPathFactory, before: bytes, appended: bytes
+) -> None:
+    folder = tmp_path_factory.mktemp("listing")
+    path, cache = folder / "history.jsonl", folder / "cache.bin"
+    path.write_bytes(before)
+    built = HistoryIndex(path)
+    built.refresh()
+    history_cache.save(built, cache, repr)
+    with path.open("ab") as handle:  # complete the cut line (if any), then append
+        handle.write(b"\n" + appended)
+    listing = history_cache.cached_listing(path, cache)
+    assert listing is not None
+    full = fresh(path).sessions()
+    order = [r.session_id for r in listing.fresh] + [sid for sid, _ in listing.rendered]
+    assert order == [r.session_id for r in full]
+    assert listing.fresh == full[: len(listing.fresh)]
+    assert [text for _, text in listing.rendered] == [repr(r) for r in full[len(listing.fresh) :]]
+
+
+def test_no_listing_without_rendering_or_for_a_stale_cache(path: Path, cache: Path) -> None:
+    assert history_cache.cached_listing(path, cache) is None  # saved without render
+    built = fresh(path)
+    history_cache.save(built, cache, repr)
+    assert history_cache.cached_listing(path, cache) is not None
+    with path.open("r+b") as handle:
+        handle.write(b"Z")  # pruned in place
+    assert history_cache.cached_listing(path, cache) is None
+
+
+def test_a_well_formed_cache_of_another_shape_is_ignored(path: Path, cache: Path) -> None:
+    import hashlib
+    import marshal
+
+    payload = marshal.dumps({"version": history_cache._VERSION, "sessions": [1, 2]})
+    cache.write_bytes(history_cache.MAGIC + hashlib.sha256(payload).digest() + payload)
+    assert loaded(path, cache)[0] is False
+    assert history_cache.cached_listing(path, cache) is None
