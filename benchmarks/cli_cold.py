@@ -145,7 +145,8 @@ with open({str(history)!r}, "rb") as handle:
             wait_for_cache(cache_dir, since)
         for i in range(runs):
             with history.open("ab") as handle:
-                handle.write(history_line(f"one more {i}", 1_800_000_000_000 + i, "/w/x", None))
+                sid = f"{i:08x}-0000-4000-8000-000000000000"
+                handle.write(history_line(f"one more {i}", 1_800_000_000_000 + i, "/w/x", sid))
             since = time.time() - 1
             args = [*BATON, "sessions", "--all", "--json"]
             samples["append"].append(timed(args, env, directory))

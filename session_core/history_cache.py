@@ -7,8 +7,9 @@ inode), the offset it was read up to, and hashes of the first and last kilobyte 
 that offset; a loaded cache parses only the bytes appended since. A replaced, rotated,
 truncated or rewritten (pruned) file fails the stamp and the index is built again.
 
-Format: magic, SHA-256 of the payload, then the payload in ``marshal`` (builtin types
-only, nothing executable). The checksum is verified before anything is decoded.
+Format: magic, CRC-32 of the payload, then the payload in ``marshal`` (builtin types
+only, nothing executable); the checksum is verified before anything is decoded. Each
+session's row is marshalled on its own, so a listing decodes only the rows it changes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import marshal
 import os
 import sys
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +67,10 @@ def _read(cache: Path) -> dict[str, Any] | None:
         blob = cache.read_bytes()
     except OSError:
         return None
-    if blob[:8] != MAGIC or hashlib.sha256(blob[40:]).digest() != blob[8:40]:
+    if blob[:8] != MAGIC or zlib.crc32(blob[12:]).to_bytes(4, "big") != blob[8:12]:
         return None
     try:
-        state = marshal.loads(blob[40:])
+        state = marshal.loads(blob[12:])
     except (ValueError, EOFError, TypeError):
         return None
     return state if isinstance(state, dict) and state.get("version") == _VERSION else None
@@ -102,14 +104,15 @@ def _restore(index: HistoryIndex, state: dict[str, Any]) -> bool:
     finally:
         os.close(fd)
     sessions: dict[str, _history._Session] = {}
-    for row in state["sessions"].values():
-        session = _from_row(row)
+    for row in marshal.loads(state["rows"]).values():
+        session = _from_row(marshal.loads(row))
         sessions[session.session_id] = session
+    counters = marshal.loads(state["index"])
     index._reset()
     index._sessions = sessions
-    index._by_project = state["by_project"]
-    index._seq, index._lines = state["seq"], state["lines"]
-    index._entries, index._skipped = state["entries"], state["skipped"]
+    index._by_project = counters["by_project"]
+    index._seq, index._lines = state["seq"], counters["lines"]
+    index._entries, index._skipped = counters["entries"], counters["skipped"]
     index._mark = mark
     index._built = True
     return True
@@ -134,14 +137,15 @@ class CachedListing:
     made of them when the cache was saved."""
 
     fresh: list[SessionRecord]
-    rendered: list[tuple[str, str]]
+    rendered: list[tuple[str, bytes]]
+    """(session id, what ``render`` made of it), for the sessions not in ``fresh``."""
 
 
 def cached_listing(path: Path, cache: Path) -> CachedListing | None:
     """The listing from ``cache`` plus the lines appended to ``path`` since; None when
     the cache is missing, corrupt, stale, or was saved without ``render``."""
     state = _read(cache)
-    if state is None or "rendered" not in state:
+    if state is None or state.get("heads") is None:
         return None
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -157,13 +161,15 @@ def cached_listing(path: Path, cache: Path) -> CachedListing | None:
     finally:
         os.close(fd)
     fresh = sorted(touched.values(), key=lambda session: session.seq, reverse=True)
-    rendered = [item for item in state["rendered"] if item[0] not in touched]
+    pairs = zip(state["sids"], state["heads"], strict=True)
+    rendered = [pair for pair in pairs if pair[0] not in touched] if touched else list(pairs)
     return CachedListing([session.record() for session in fresh], rendered)
 
 
 def _appended(stream: BinaryIO, state: dict[str, Any]) -> dict[str, _history._Session]:
     """The sessions the complete lines after the cached offset add to or start."""
-    rows = state["sessions"]
+    rows: dict[str, bytes] | None = None  # decoded only when an old session goes on
+    known = frozenset(state["sids"])
     seq = state["seq"]
     touched: dict[str, _history._Session] = {}
     for block, _ in _history._line_blocks(stream, state["end"], final=False):
@@ -176,8 +182,9 @@ def _appended(stream: BinaryIO, state: dict[str, Any]) -> dict[str, _history._Se
                 seq += 1
                 real = display if _history._is_real_prompt(display) else None
                 session = touched.get(session_id)
-                if session is None and session_id in rows:
-                    session = touched[session_id] = _from_row(rows[session_id])
+                if session is None and session_id in known:
+                    rows = rows if rows is not None else marshal.loads(state["rows"])
+                    session = touched[session_id] = _from_row(marshal.loads(rows[session_id]))
                 if session is None:
                     touched[session_id] = _history._Session(
                         session_id, display, real, ts, project, seq
@@ -188,7 +195,7 @@ def _appended(stream: BinaryIO, state: dict[str, Any]) -> dict[str, _history._Se
 
 
 def save(
-    index: HistoryIndex, cache: Path, render: Callable[[SessionRecord], str] | None = None
+    index: HistoryIndex, cache: Path, render: Callable[[SessionRecord], bytes] | None = None
 ) -> None:
     """Write ``index`` to ``cache`` atomically (a temporary file, then a rename).
 
@@ -217,28 +224,40 @@ def save(
         "head": head,
         "tail": tail,
         "seq": index._seq,
-        "lines": index._lines,
-        "entries": index._entries,
-        "skipped": index._skipped,
-        "sessions": {
-            s.session_id: (
-                s.session_id,
-                s.project,
-                s.first_any,
-                s.first_real,
-                s.last_any,
-                s.last_real,
-                s.first_ts,
-                s.last_ts,
-                s.count,
-                s.seq,
-            )
-            for s in index._sessions.values()
-        },
-        "by_project": index._by_project,
+        "rows": marshal.dumps(
+            {
+                s.session_id: marshal.dumps(
+                    (
+                        s.session_id,
+                        s.project,
+                        s.first_any,
+                        s.first_real,
+                        s.last_any,
+                        s.last_real,
+                        s.first_ts,
+                        s.last_ts,
+                        s.count,
+                        s.seq,
+                    )
+                )
+                for s in index._sessions.values()
+            }
+        ),
+        "index": marshal.dumps(
+            {
+                "lines": index._lines,
+                "entries": index._entries,
+                "skipped": index._skipped,
+                "by_project": index._by_project,
+            }
+        ),
+        "sids": None,
+        "heads": None,
     }
     if render is not None:
-        state["rendered"] = [(r.session_id, render(r)) for r in index.sessions()]
+        listing = index.sessions()
+        state["sids"] = [record.session_id for record in listing]
+        state["heads"] = [render(record) for record in listing]
     payload = marshal.dumps(state)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -247,7 +266,7 @@ def save(
         return
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(MAGIC + hashlib.sha256(payload).digest() + payload)
+            handle.write(MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload)
         os.replace(temporary, cache)
     except OSError:
         with contextlib.suppress(OSError):

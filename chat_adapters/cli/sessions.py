@@ -62,8 +62,11 @@ def _session_json(s: SessionSummary) -> str:
     return _json_head(s) + _json_tail(s.has_transcript, s.live is not None)
 
 
-def render_head(record: SessionRecord) -> str:
-    return _json_head(summary_of(record, False, None))
+def render_head(record: SessionRecord) -> bytes:
+    return _json_head(summary_of(record, False, None)).encode()
+
+
+_TAILS = {(t, live): _json_tail(t, live).encode() for t in (False, True) for live in (False, True)}
 
 
 def json_text(found: Sequence[SessionSummary]) -> str:
@@ -166,13 +169,15 @@ def _from_cache(discovery: Discovery, limit: int | None) -> bool:
         return False
     transcripts, live = catalog.flags()
     parts = [
-        _session_json(summary_of(r, r.session_id in transcripts, live.get(r.session_id)))
+        _session_json(summary_of(r, r.session_id in transcripts, live.get(r.session_id))).encode()
         for r in listing.fresh[:limit]
     ]
     if limit is None or len(parts) < limit:
         rendered = listing.rendered if limit is None else listing.rendered[: limit - len(parts)]
-        parts += [head + _json_tail(sid in transcripts, sid in live) for sid, head in rendered]
-    sys.stdout.write(("[\n" + ",\n".join(parts) + "\n]" if parts else "[]") + "\n")
+        tails = _TAILS
+        parts += [head + tails[sid in transcripts, sid in live] for sid, head in rendered]
+    sys.stdout.flush()
+    sys.stdout.buffer.write((b"[\n" + b",\n".join(parts) + b"\n]" if parts else b"[]") + b"\n")
     if listing.fresh:
 
         def refresh() -> None:

@@ -155,7 +155,7 @@ def test_a_cached_listing_equals_a_fresh_build(
     path.write_bytes(before)
     built = HistoryIndex(path)
     built.refresh()
-    history_cache.save(built, cache, repr)
+    history_cache.save(built, cache, lambda r: repr(r).encode())
     with path.open("ab") as handle:  # complete the cut line (if any), then append
         handle.write(b"\n" + appended)
     listing = history_cache.cached_listing(path, cache)
@@ -164,13 +164,15 @@ def test_a_cached_listing_equals_a_fresh_build(
     order = [r.session_id for r in listing.fresh] + [sid for sid, _ in listing.rendered]
     assert order == [r.session_id for r in full]
     assert listing.fresh == full[: len(listing.fresh)]
-    assert [text for _, text in listing.rendered] == [repr(r) for r in full[len(listing.fresh) :]]
+    assert [text for _, text in listing.rendered] == [
+        repr(r).encode() for r in full[len(listing.fresh) :]
+    ]
 
 
 def test_no_listing_without_rendering_or_for_a_stale_cache(path: Path, cache: Path) -> None:
     assert history_cache.cached_listing(path, cache) is None  # saved without render
     built = fresh(path)
-    history_cache.save(built, cache, repr)
+    history_cache.save(built, cache, lambda r: repr(r).encode())
     assert history_cache.cached_listing(path, cache) is not None
     with path.open("r+b") as handle:
         handle.write(b"Z")  # pruned in place
@@ -178,10 +180,10 @@ def test_no_listing_without_rendering_or_for_a_stale_cache(path: Path, cache: Pa
 
 
 def test_a_well_formed_cache_of_another_shape_is_ignored(path: Path, cache: Path) -> None:
-    import hashlib
     import marshal
+    import zlib
 
-    payload = marshal.dumps({"version": history_cache._VERSION, "sessions": [1, 2]})
-    cache.write_bytes(history_cache.MAGIC + hashlib.sha256(payload).digest() + payload)
+    payload = marshal.dumps({"version": history_cache._VERSION, "rows": [1, 2], "heads": []})
+    cache.write_bytes(history_cache.MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload)
     assert loaded(path, cache)[0] is False
     assert history_cache.cached_listing(path, cache) is None
