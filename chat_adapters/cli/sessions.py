@@ -13,6 +13,7 @@ import shutil
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
+from typing import NoReturn
 
 import typer
 
@@ -152,6 +153,8 @@ def list_sessions(
         sys.stdout.write("\n".join(lines) + "\n")
     if refresh_cache is not None:
         _after_exit(refresh_cache)
+    if all_projects:
+        _exit_now()
 
 
 def _from_cache(discovery: Discovery, limit: int | None) -> bool:
@@ -186,7 +189,15 @@ def _from_cache(discovery: Discovery, limit: int | None) -> bool:
                 history_cache.save(index, cache, render_head)
 
         _after_exit(refresh)
-    return True
+    _exit_now()
+
+
+def _exit_now() -> NoReturn:
+    """The answer is out: skip the interpreter's teardown, which would free the whole
+    index object by object (a tenth of a second on a big history)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _after_exit(work: Callable[[], None]) -> None:
@@ -199,7 +210,7 @@ def _after_exit(work: Callable[[], None]) -> None:
         work()
         return
     if pid:
-        return
+        _exit_now()
     try:
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
