@@ -7,9 +7,10 @@ talking to FakeAnthropic. In one run:
 1. First visible output. A member posts in a fresh session's thread; the time until
    the bot's first message appears there, against the CLI's own time to first token:
    a bare ``claude_agent_sdk.query`` (fresh CLI, partial messages) until its first text
-   delta. Interleaved runs, medians. Goal: ratio <= 1.2. The member writes as a person
+   delta. Interleaved runs, medians. Goal: ratio <= 1.05. The member writes as a person
    does, a moment after the bot's last message; a message sent back to back with the
-   bot's last edit waits out the channel's pacing (1 operation/s), shown separately.
+   bot's last edit is shown separately (the outbox lets new messages burst, 4 per 5.5 s,
+   so it is not held back by the 1 operation/s pacing of edits).
 2. Pacing. A slow answer streamed for ~10 s and a long one over several messages: REST
    calls per streamed second, the shortest gap between two writes of one message, and
    429s. Goals: <= 1 edit/s per message, no 429.
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import statistics
 import sys
 import time
 from itertools import pairwise
@@ -44,7 +44,6 @@ from streaming_harness import (
     claude_world,
     cli_environment,
     cli_first_token,
-    ms,
     print_all_runs,
     print_completeness,
     print_first_output,
@@ -249,10 +248,8 @@ async def main(runs: int) -> int:
         ours,
     )
     print_ratio("... follow-up on the live session          ", follow, cli)
-    print(
-        f"  ... follow-up sent back to back           {ms(statistics.median(rushed))}"
-        "   (waits out the channel's 1 op/s pacing after the bot's last edit)"
-    )
+    print_ratio("... follow-up sent back to back          ", rushed, cli)
+    print("      (right after the bot's last edit: a new message may skip the 1 op/s pacing)")
     print_all_runs(cli, ours)
     print("2. pacing")
     for name, run in (("slow answer", slow), ("long answer", long)):

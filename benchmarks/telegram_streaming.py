@@ -9,7 +9,7 @@ FakeAnthropic. In one run:
    ``/new``); the time until the bot's first message with text exists in the chat,
    against the CLI's own time to first token: a bare ``claude_agent_sdk.query`` (fresh
    CLI, partial messages) until its first text delta. Interleaved runs, medians.
-   Goal: ratio <= 1.2. The "typing…" indicator's delay is shown too.
+   Goal: ratio <= 1.05. The "typing…" indicator's delay is shown too.
 2. Pacing. A slow answer (~10 s of deltas) and a long one (several messages): Bot API
    calls that send or edit, against one per streamed second plus the final messages;
    the most edits of one message inside any one second; 429s. Goals: within budget,

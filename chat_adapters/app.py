@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -203,6 +204,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
             for app in apps:
                 runner = _app_runner(app, settings, voice)
                 group.create_task(_supervise(app, runner, dispatcher, apps_stopping), name=app)
+            group.create_task(_load_sdk_door(), name="sdk-door")
     finally:
         await dispatcher.aclose()
         await core.runner.aclose()
@@ -223,6 +225,15 @@ def _say_which_cli(cli: CliChoice | None) -> None:
         reason=cli.reason,
         bundled=cli.bundled.version,
     )
+
+
+async def _load_sdk_door() -> None:
+    """Import the SDK door (the SDK and mcp: over a second) beside the apps' start-up,
+    so they connect without waiting for it and the first turn does not pay for it."""
+    try:
+        await asyncio.to_thread(importlib.import_module, "session_core.sdk_door")
+    except Exception:
+        log.exception("baton.sdk_import_failed")  # the first turn will say why
 
 
 async def run_apps(settings: Settings, apps: tuple[AppName, ...]) -> None:

@@ -21,8 +21,8 @@ from chat_adapters.commands import CommandSpec
 from chat_adapters.redaction import Redactor
 from chat_adapters.surface import Surface
 from session_core.claude_commands import ClaudeCommand, ContextUsage, refusal
+from session_core.door_types import DoorError
 from session_core.runner import TurnRunner
-from session_core.sdk_door import DoorError
 
 log = structlog.get_logger(__name__)
 

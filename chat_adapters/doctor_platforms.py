@@ -1,7 +1,7 @@
 """`baton doctor`'s set-up checks: the tokens work (asked of Telegram and Discord), the
 Discord app has its intent, each configured app has someone allowed, `.env` is private.
 
-Kept apart from chat_adapters.doctor so the core checks and these grow independently.
+Kept apart from chat_adapters.cli.doctor so the core checks and these grow independently.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from chat_adapters import platform_probe as probe
-from chat_adapters.doctor import Check
+from chat_adapters.cli.doctor import Check
 from chat_adapters.settings import Settings
 
 

@@ -7,6 +7,11 @@ most every ``min_interval_s``, and while an edit waits a newer edit of the same 
 replaces it (only the newest content matters). New messages go before edits, so a
 reply never waits behind its own progress updates.
 
+Where the app's limits allow a burst (Discord: 5 messages per 5 s per channel), new
+messages may skip the pacing: up to ``send_burst`` sends in any ``send_window_s``
+seconds go out as soon as they are queued, so a follow-up right after an answer is not
+held back a second. Edits are always paced.
+
 A rate-limit error puts the operation back and pauses the whole chat for the time the
 app asked. Nothing is dropped except edits superseded by newer ones; a superseding edit
 inherits ``final``, so the last content of a message always lands. Clock and sleep are
@@ -19,6 +24,7 @@ import asyncio
 import itertools
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, TypeVar, cast
@@ -76,6 +82,8 @@ class Outbox:
         min_interval_s: float = 1.0,
         max_pending: int = 256,
         max_rate_limit_retries: int = 8,
+        send_burst: int = 0,
+        send_window_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         retry_after: Callable[[BaseException], float | None] = retry_after_of,
@@ -83,6 +91,8 @@ class Outbox:
     ) -> None:
         if not (math.isfinite(min_interval_s) and min_interval_s >= 0):
             raise ValueError(f"min_interval_s must be >= 0, got {min_interval_s!r}")
+        if send_burst < 0 or not (math.isfinite(send_window_s) and send_window_s >= 0):
+            raise ValueError("send_burst and send_window_s must be >= 0")
         if max_pending < 1:
             raise ValueError(f"max_pending must be at least 1, got {max_pending}")
         self._interval = min_interval_s
@@ -100,6 +110,9 @@ class Outbox:
         self._closed = False
         self._next_at = -math.inf
         self._blocked_until = -math.inf
+        self._send_burst = send_burst
+        self._send_window = send_window_s
+        self._send_starts: deque[float] = deque()
 
     @property
     def pending(self) -> int:
@@ -200,7 +213,7 @@ class Outbox:
     async def _work(self) -> None:
         try:
             while await self._wait_for_work():
-                delay = max(self._next_at, self._blocked_until) - self._clock()
+                delay = self._ready_at() - self._clock()
                 if delay > 0:
                     await self._sleep(delay)
                     continue
@@ -216,6 +229,18 @@ class Outbox:
                     _fail(op.future, exc)
                 self._pending.clear()
                 self._changed.notify_all()
+
+    def _ready_at(self) -> float:
+        """When the next operation may start: paced, or (a send) within the burst."""
+        if not any(op.kind == "send" for op in self._pending.values()):
+            return max(self._next_at, self._blocked_until)
+        starts, now = self._send_starts, self._clock()
+        while starts and starts[0] <= now - self._send_window:
+            starts.popleft()
+        if len(starts) < self._send_burst:
+            return self._blocked_until
+        window_open = starts[-self._send_burst] + self._send_window if self._send_burst else -1
+        return max(self._next_at, self._blocked_until, window_open)
 
     async def _wait_for_work(self) -> bool:
         async with self._changed:
@@ -239,6 +264,8 @@ class Outbox:
 
     async def _run(self, op: _Op) -> None:
         started = self._clock()
+        if op.kind == "send":
+            self._send_starts.append(started)
         try:
             result = await op.run()
         except Exception as exc:

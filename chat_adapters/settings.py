@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     claude_cli: Path | None = Field(default=None, alias="BATON_CLAUDE_CLI")
     search_path: str = Field(default="", alias="PATH")
     """Where to look for the user's own ``claude`` (see session_core.claude_cli)."""
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_cache_dir("claude-baton")),
+        alias="BATON_CACHE_DIR",
+    )
 
     model: str | None = Field(default=None, alias="BATON_MODEL")
     max_turns: int | None = Field(default=None, ge=1, alias="BATON_MAX_TURNS")
@@ -153,6 +157,15 @@ class Settings(BaseSettings):
                 "BATON_PERMISSION_MODE=bypassPermissions needs BATON_ALLOW_BYPASS=true"
             )
         return self
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _cache_dir(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return Path(platformdirs.user_cache_dir("claude-baton"))
+            return Path(value).expanduser()
+        return value
 
     def configured_apps(self) -> tuple[AppName, ...]:
         tokens = {"telegram": self.telegram_bot_token, "discord": self.discord_bot_token}

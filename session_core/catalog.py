@@ -23,6 +23,7 @@ from session_core.claude_home import (
     transcript_ids,
 )
 from session_core.history import HistoryIndex, SessionRecord
+from session_core.history_scan import directory_sessions
 from session_core.liveness import LiveProcess, descendant_pids, read_live_processes
 from session_core.transcript import TranscriptMessage, read_first_prompt, read_transcript_tail
 
@@ -58,6 +59,21 @@ class SessionSummary:
     prompt_count: int
     has_transcript: bool
     live: LiveProcess | None
+
+
+def summary_of(
+    record: SessionRecord, has_transcript: bool, live: LiveProcess | None
+) -> SessionSummary:
+    return SessionSummary(
+        session_id=record.session_id,
+        project=record.project,
+        first_prompt=record.first_prompt,
+        last_prompt=record.last_prompt,
+        last_activity=_utc(record.last_timestamp_ms),
+        prompt_count=record.prompt_count,
+        has_transcript=has_transcript,
+        live=live,
+    )
 
 
 def _utc(timestamp_ms: int) -> datetime:
@@ -96,22 +112,23 @@ class SessionCatalog:
     def _summary(
         self, record: SessionRecord, has_transcript: bool, live: dict[str, LiveProcess]
     ) -> SessionSummary:
-        return SessionSummary(
-            session_id=record.session_id,
-            project=record.project,
-            first_prompt=record.first_prompt,
-            last_prompt=record.last_prompt,
-            last_activity=_utc(record.last_timestamp_ms),
-            prompt_count=record.prompt_count,
-            has_transcript=has_transcript,
-            live=live.get(record.session_id),
-        )
+        return summary_of(record, has_transcript, live.get(record.session_id))
+
+    def flags(self) -> tuple[frozenset[str], dict[str, LiveProcess]]:
+        """(ids with a transcript, sessions held live by someone else): what a listing of
+        every session adds to the records."""
+        return transcript_ids(self.home), self._live()
 
     def list(
         self, directory: str | os.PathLike[str] | None = None, limit: int | None = None
     ) -> builtins.list[SessionSummary]:
         """Sessions newest first: all of them, or those with a prompt in ``directory``."""
-        records = self.index.sessions(directory, limit=limit)
+        if directory is not None and not self.index.built:
+            # One-shot (the CLI): one directory's lines, not the whole file's.
+            target = os.path.realpath(os.fspath(directory))
+            records = directory_sessions(self.index.path, target, limit=limit)
+        else:
+            records = self.index.sessions(directory, limit=limit)
         if not records:
             return []
         present = self._with_transcript(records)

@@ -26,11 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeAlias
 
-import structlog
-
 from session_core.history_writer import append_whole_line
+from session_core.lazy_log import LazyLogger
 
-log = structlog.get_logger(__name__)
+log = LazyLogger(__name__)
 
 MAX_LINE_BYTES = 1 << 20
 """Longer lines are skipped (and counted) without ever being held in memory whole."""
@@ -521,6 +520,11 @@ class HistoryIndex:
             offset=self._mark.end if self._mark else 0,
             rebuilds=self._rebuilds,
         )
+
+    @property
+    def built(self) -> bool:
+        """The whole file has been read once (queries answer from memory from now on)."""
+        return self._built
 
     def sessions(
         self, directory: str | os.PathLike[str] | None = None, *, limit: int | None = None

@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-import structlog
-
-log = structlog.get_logger(__name__)
 
 _MAX_REGISTRY_FILE = 64 << 10
 

@@ -25,7 +25,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 
@@ -35,6 +35,7 @@ from session_core.chat_tools import FileSink
 from session_core.claude_commands import CommandBook, ContextUsage, SessionProbe, parse_commands
 from session_core.claude_home import ClaudeHome, find_transcript, is_safe_session_id
 from session_core.client_pool import ClientPool
+from session_core.door_types import DoorError, TranslationState, TurnOptions
 from session_core.events import (
     ImageInput,
     Outcome,
@@ -47,14 +48,11 @@ from session_core.events import (
 from session_core.history import append_history_entry
 from session_core.permission_modes import effective_mode
 from session_core.roots import ApprovedRoots, OutsideRoots
-from session_core.sdk_door import (
-    ClaudeConnection,
-    DoorError,
-    TranslationState,
-    TurnOptions,
-)
 from session_core.session_claims import SessionClaims
 from session_core.turn_locks import SessionLocks
+
+if TYPE_CHECKING:  # sdk_door (the SDK, mcp) is imported by the first connection
+    from session_core.sdk_door import ClaudeConnection
 
 log = structlog.get_logger(__name__)
 
@@ -320,6 +318,8 @@ class TurnRunner:
         connection = live or pooled
         fresh = connection is None
         if connection is None:
+            from session_core.sdk_door import ClaudeConnection
+
             options = self._options(cwd, resume=session_id, model=None, with_approvals=False)
             connection = ClaudeConnection(options)
         try:
@@ -488,6 +488,8 @@ class TurnRunner:
         )
 
     async def _connect(self, options: TurnOptions) -> ClaudeConnection:
+        from session_core.sdk_door import ClaudeConnection
+
         await self._pool.reserve()  # in line for a slot when every one runs a turn
         try:
             connection = ClaudeConnection(options)

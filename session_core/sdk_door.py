@@ -15,7 +15,6 @@ import contextlib
 import os
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +55,9 @@ from session_core.chat_tools import (
 )
 from session_core.child_guard import guarded_cli_path, parent_env
 from session_core.claude_cli import bundled_cli
+from session_core.door_types import DoorError as DoorError
+from session_core.door_types import TranslationState as TranslationState
+from session_core.door_types import TurnOptions as TurnOptions
 from session_core.events import (
     ImageInput,
     Outcome,
@@ -82,30 +84,6 @@ _INTERRUPTED_REASONS = frozenset({"aborted_streaming", "aborted_tools", "interru
 
 
 # options ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TurnOptions:
-    """What the runner decided for a connection, in our words (no SDK types)."""
-
-    cwd: str
-    env: Mapping[str, str]
-    resume: str | None = None
-    session_id: str | None = None
-    """Pin a brand-new session's id, so the runner knows it before the CLI starts."""
-    fork_session: bool = False
-    model: str | None = None
-    max_turns: int | None = None
-    max_budget_usd: float | None = None
-    with_approvals: bool = False
-    permission_mode: PermissionMode | None = None
-    cli_path: str | None = None
-    """The Claude Code CLI to run (see ``claude_cli.choose_cli``); None: the bundled one."""
-    bypass_allowed: bool = False
-    """The operator allows bypass (``BATON_ALLOW_BYPASS``); without it a bypass turn
-    runs in ``default`` mode and never gets ``IS_SANDBOX``."""
-    chat_tools: bool = False
-    """Offer the chat's own tools (``send_to_chat``): only when a chat drives the turn."""
 
 
 def build_options(
@@ -158,23 +136,6 @@ def _guarded(cli: str | None) -> Path | str | None:
 
 
 # translation -----------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class TranslationState:
-    """What ``translate`` remembers between messages of one turn."""
-
-    session_id: str | None = None
-    interrupt_requested: bool = False
-    streamed: dict[str, dict[int, str]] = field(default_factory=dict)
-    """message id -> content block index -> text streamed as deltas."""
-    matched: dict[str, int] = field(default_factory=dict)
-    """message id -> how many streamed text blocks a full AssistantMessage covered."""
-    current_message_id: str | None = None
-    tool_names: dict[str, str] = field(default_factory=dict)
-    api_error: str | None = None
-    api_error_text: str | None = None
-    finished: TurnFinished | None = None
 
 
 def translate(message: object, state: TranslationState) -> list[TurnEvent]:
@@ -351,14 +312,6 @@ def _short(text: str) -> str:
 
 
 # the live connection ---------------------------------------------------------------
-
-
-class DoorError(Exception):
-    """The CLI could not start, resume, or carry on; ``reason`` is one short line."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def error_reason(exc: BaseException, stderr_tail: str = "") -> str:

@@ -288,3 +288,41 @@ def test_any_interleaving_keeps_the_promises(
         assert all(f.done() for f in futures)
 
     asyncio.run(run())
+
+
+# --------------------------------------------------------------------------- send bursts
+
+
+async def test_a_send_right_after_an_edit_is_not_held_back_when_a_burst_is_allowed() -> None:
+    outbox, chat, clock = setup(min_interval_s=1.0, send_burst=4, send_window_s=5.5)
+    await clock.run(outbox.edit("m1", chat.op("final edit")))
+    await clock.advance(0.2)
+    submitted = clock()
+    await clock.run(outbox.send(chat.op("follow-up")))
+    (edited, _), (sent, _) = chat.log
+    assert sent == submitted and sent - edited < 0.5
+
+
+async def test_without_a_burst_a_send_waits_for_the_pacing() -> None:
+    outbox, chat, clock = setup(min_interval_s=1.0)
+    await clock.run(outbox.edit("m1", chat.op("final edit")))
+    await clock.advance(0.2)
+    await clock.run(outbox.send(chat.op("follow-up")))
+    (edited, _), (sent, _) = chat.log
+    assert sent - edited >= 1.0
+
+
+async def test_bursts_never_exceed_the_window_and_edits_stay_paced() -> None:
+    outbox, chat, clock = setup(min_interval_s=1.0, send_burst=4, send_window_s=5.5)
+    sends = [asyncio.ensure_future(outbox.send(chat.op(f"s{i}"))) for i in range(10)]
+    edits = [asyncio.ensure_future(outbox.edit(f"m{i}", chat.op(f"e{i}"))) for i in range(3)]
+    await clock.run(asyncio.gather(*sends, *edits))
+    send_times = [t for t, label in chat.log if label.startswith("s")]
+    assert send_times[:4] == [1000.0] * 4  # the burst
+    for i, start in enumerate(send_times):
+        assert sum(1 for t in send_times[i:] if t < start + 5.5) <= 4
+    edit_times = [t for t, label in chat.log if label.startswith("e")]
+    everything = sorted(t for t, _ in chat.log)
+    for t in edit_times:  # an edit always waits a full interval after the previous start
+        before = [u for u in everything if u < t]
+        assert not before or t - max(before) >= 1.0 - 1e-9

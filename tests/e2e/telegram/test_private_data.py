@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_adapters.doctor import run_doctor
+from chat_adapters.cli.doctor import run_doctor
 from tests.e2e.telegram.conftest import Baton, answer, bot_settings
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.telegram_api import FakeTelegram
@@ -55,6 +55,7 @@ async def test_doctor_warns_about_an_open_data_dir_with_the_fix(
     settings = bot_settings(tg, cli_env, data)
     await run_doctor(settings)
     assert f"ok  data dir: {data} is private" in capsys.readouterr().out
+    (data / "inbox").mkdir(mode=0o700, exist_ok=True)
     (data / "inbox" / "leaked.txt").write_text("x")
     (data / "inbox" / "leaked.txt").chmod(0o644)
     await run_doctor(settings)

@@ -6,16 +6,21 @@ the command doubles as a deployment health check.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 import typer
 
-from chat_adapters.app import build_core, open_database
+from chat_adapters.cli.common import settings_or_exit
 from chat_adapters.private_data import open_to_others, privacy_fix
 from chat_adapters.settings import Settings
-from session_core.claude_cli import CliChoice
+from session_core.claude_cli import CliChoice, choose_cli
+from session_core.claude_home import ClaudeHome
+from session_core.history import HistoryIndex
+from session_core.roots import ApprovedRoots
+from storage.database import Database
 
 Level = Literal["ok", "warn", "FAIL"]
 
@@ -28,15 +33,15 @@ class Check:
 
 
 def _core_checks(settings: Settings) -> Iterator[Check]:
-    core = build_core(settings)
-    home = core.home
+    home = ClaudeHome(settings.claude_config_dir)
     if home.config_dir.is_dir():
         yield Check("ok", "claude config dir", str(home.config_dir))
     else:
         yield Check("warn", "claude config dir", f"{home.config_dir} does not exist yet")
     if home.history_path.exists():
-        core.index.refresh()
-        stats = core.index.stats
+        index = HistoryIndex(home.history_path)
+        index.refresh()
+        stats = index.stats
         level: Level = "warn" if stats.skipped else "ok"
         yield Check(
             level,
@@ -45,8 +50,8 @@ def _core_checks(settings: Settings) -> Iterator[Check]:
         )
     else:
         yield Check("warn", "history.jsonl", f"{home.history_path} not found (no sessions yet)")
-    yield from cli_checks(core.cli)
-    yield Check("ok", "approved roots", core.roots.describe())
+    yield from cli_checks(choose_cli(settings.claude_cli, settings.search_path))
+    yield Check("ok", "approved roots", ApprovedRoots(settings.roots).describe())
     apps = settings.configured_apps()
     if apps:
         yield Check("ok", "apps", ", ".join(apps))
@@ -93,7 +98,7 @@ async def run_doctor(settings: Settings) -> int:
     checks = list(_core_checks(settings))
     db_path = settings.data_dir / "baton.sqlite3"
     try:
-        database = await open_database(settings)
+        database = await Database.open(db_path)
     except Exception as exc:  # any failure here is the finding itself
         checks.append(Check("FAIL", "database", f"{db_path}: {exc}"))
     else:
@@ -113,3 +118,7 @@ async def _platform_checks(settings: Settings) -> list[Check]:
     from chat_adapters.doctor_platforms import platform_checks
 
     return await platform_checks(settings, Path.cwd() / ".env")
+
+
+def doctor() -> None:
+    raise typer.Exit(asyncio.run(run_doctor(settings_or_exit())))
