@@ -2,9 +2,11 @@
 
 :func:`guard` wraps a :class:`~chat_adapters.surface.Surface` so that messages, live
 replies (text and status lines), choice prompts (title, body, button labels), files
-(name, caption and text content) and thread names are redacted before the app sees
-them. The dispatcher guards every surface it is given, and a thread opened from a
-guarded surface is guarded too, so no path of the shared layer reaches a chat around it.
+(name, caption and text content), photos (name, caption), command-menu descriptions
+and thread names are redacted before the app sees them; what else the app's surface can
+do stays visible to the shared layer's probes, wrapped. The dispatcher guards every
+surface it is given, and a thread opened from a guarded surface is guarded too,
+so no path of the shared layer reaches a chat around it.
 
 A live reply shows text still being written: its unfinished last word is held back
 (:meth:`Redactor.settled`), so a token arriving over several deltas is never shown as
@@ -14,6 +16,7 @@ a prefix too short for its pattern. The final text is redacted whole.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 from chat_adapters.choices import MAX_LABEL_LENGTH, Choice, ChoiceAnswer, ChoicePrompt
@@ -100,13 +103,57 @@ class RedactedThreadSurface(RedactedSurface):
         return guard(surface, self.redact), key
 
 
+class RedactedPhotoSurface(RedactedSurface):
+    """A guarded surface that shows images as photos (Telegram): name and caption
+    redacted; image data is binary and passes."""
+
+    async def deliver_photo(self, name: str, data: bytes, caption: str = "") -> MessageRef:
+        sender = self.inner
+        assert hasattr(sender, "deliver_photo")
+        ref: MessageRef = await sender.deliver_photo(
+            self.redact(name), redact_file(data, self.redact), self.redact(caption)
+        )
+        return ref
+
+
+class RedactedMenuSurface(RedactedSurface):
+    """A guarded surface with a per-chat command menu (Telegram): descriptions redacted;
+    an entry whose name a mask would change is left out (the app takes only plain names)."""
+
+    async def set_chat_commands(self, commands: Sequence[tuple[str, str]]) -> None:
+        menu = self.inner
+        assert hasattr(menu, "set_chat_commands")
+        kept = [(name, self.redact(text)) for name, text in commands if self.redact(name) == name]
+        await menu.set_chat_commands(kept)
+
+
+_EXTRAS: tuple[tuple[str, type[RedactedSurface]], ...] = (
+    ("open_thread", RedactedThreadSurface),
+    ("deliver_photo", RedactedPhotoSurface),
+    ("set_chat_commands", RedactedMenuSurface),
+)
+"""What an app's surface may do beyond :class:`Surface`, each passed through redacted.
+The shared layer probes for these (``isinstance`` on a Protocol), so a guard that hid
+one would silently turn the feature off; one it lacked a wrapper for would leak."""
+
+
+@functools.cache
+def _guarded_class(extras: tuple[type[RedactedSurface], ...]) -> type[RedactedSurface]:
+    if not extras:
+        return RedactedSurface
+    if len(extras) == 1:
+        return extras[0]
+    name = "Redacted" + "".join(cls.__name__.removeprefix("Redacted") for cls in extras)
+    return type(name, extras, {})
+
+
 def guard(surface: Surface, redact: Redactor) -> Surface:
-    """``surface`` behind the redactor (once: a guarded surface is returned as is)."""
+    """``surface`` behind the redactor, keeping what else it can do (see ``_EXTRAS``);
+    once: a guarded surface is returned as is."""
     if isinstance(surface, RedactedSurface):
         return surface
-    if hasattr(surface, "open_thread"):
-        return RedactedThreadSurface(surface, redact)
-    return RedactedSurface(surface, redact)
+    extras = tuple(cls for method, cls in _EXTRAS if hasattr(surface, method))
+    return _guarded_class(extras)(surface, redact)
 
 
 def redact_prompt(prompt: ChoicePrompt, redact: Redactor) -> ChoicePrompt:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from chat_adapters.choices import Choice, ChoicePrompt
+from chat_adapters.claude_commands import CommandMenu
+from chat_adapters.file_delivery import PhotoSender
 from chat_adapters.redacting_surface import RedactedSurface, guard, redact_file
 from chat_adapters.redaction import MASK, Redactor
 from chat_adapters.streaming import StreamingReply
@@ -153,3 +156,39 @@ async def test_a_long_reply_is_never_split_inside_a_secret() -> None:
         assert token[:10] not in shown, (n, [m.text for m in memory.messages])
         assert len(memory.messages) >= 2 and "the end." in shown
         assert reply.stats.delivered_ratio == 1.0
+
+
+class PhotosAndMenu(MemorySurface):
+    """A memory surface that shows photos and a command menu, like Telegram's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.photos: list[tuple[str, bytes, str]] = []
+        self.menus: list[list[tuple[str, str]]] = []
+
+    async def deliver_photo(self, name: str, data: bytes, caption: str = "") -> MessageRef:
+        self.photos.append((name, data, caption))
+        return MessageRef(str(len(self.photos)))
+
+    async def set_chat_commands(self, commands: Sequence[tuple[str, str]]) -> None:
+        self.menus.append(list(commands))
+
+
+async def test_photos_and_the_command_menu_pass_the_guard_redacted() -> None:
+    inner = PhotosAndMenu()
+    surface = guard(inner, REDACT)
+    assert isinstance(surface, PhotoSender) and isinstance(surface, CommandMenu)
+    assert not hasattr(surface, "open_thread")
+    png = b"\x89PNG\r\n\x1a\n\x00\xff"
+    await surface.deliver_photo(f"chart-{BOT_TOKEN}.png", png, f"see {KEY}")
+    assert inner.photos == [(f"chart-{MASK}.png", png, f"see {MASK}")]
+    await surface.set_chat_commands([("deploy", f"Deploy with {KEY}"), ("help", "Help")])
+    assert inner.menus == [[("deploy", f"Deploy with {MASK}"), ("help", "Help")]]
+
+
+async def test_a_plain_surface_gains_no_photo_menu_or_thread_through_the_guard() -> None:
+    surface = guard(MemorySurface(), REDACT)
+    assert not isinstance(surface, PhotoSender) and not isinstance(surface, CommandMenu)
+    assert not hasattr(surface, "open_thread")
+    threads = guard(Threads(), REDACT)
+    assert hasattr(threads, "open_thread") and not isinstance(threads, PhotoSender)

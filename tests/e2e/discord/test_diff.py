@@ -46,7 +46,7 @@ async def test_write_approval_shows_the_change(
         Reply.tool_use("Write", {"file_path": str(target), "content": "first line\nsecond\n"}),
         Reply(text="written"),
     )
-    await dc.send_user_message(channel, alice, "write notes")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> write notes")
     asked = await dc.wait_for_message(
         channel, "Allow Write?", predicate=lambda m: bool(m.components), timeout=WAIT_S
     )

@@ -20,7 +20,7 @@ async def test_invalid_session_mid_turn_identifies_again_and_loses_nothing(
     after the reconnect is answered. Kept: the turn, the session. Lost: nothing the bot
     received (Discord itself does not replay events across a fresh IDENTIFY)."""
     alice, channel = dc.user_id("alice"), dc.channel_id()
-    await dc.send_user_message(channel, alice, "SLOW:12 across the drop")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> SLOW:12 across the drop")
     await dc.wait_for_message(channel, predicate=lambda m: "tick" in m.content, timeout=WAIT_S)
 
     await dc.disconnect_gateway(code=4000, resumable=False)
@@ -29,7 +29,7 @@ async def test_invalid_session_mid_turn_identifies_again_and_loses_nothing(
     await dc.wait_for_message(channel, predicate=final("tick tick tick"), timeout=WAIT_S)
     await dc.wait_until(lambda: dc.gateway_connected, timeout=WAIT_S, what="reconnected")
 
-    await dc.send_user_message(channel, alice, "after the new session")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> after the new session")
     await dc.wait_for_message(channel, predicate=final("to: after the new session"), timeout=WAIT_S)
     assert fake_api.prompts()[-1] == "after the new session"
     assert dc.violations == []

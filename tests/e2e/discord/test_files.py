@@ -32,7 +32,7 @@ async def test_claude_sends_files_and_is_refused_outside(
     alice, channel = dc.user_id("alice"), dc.channel_id()
     outside = make_project_files(cli_env.project)
     script_sends(fake_api, outside, "all sent")
-    await dc.send_user_message(channel, alice, "send me the chart and notes")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> send me the chart and notes")
     await dc.wait_for_message(channel, predicate=final("all sent"), timeout=WAIT_S)
 
     image = await dc.wait_for_message(channel, predicate=attached("chart.png"))
