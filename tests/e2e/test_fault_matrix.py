@@ -62,9 +62,11 @@ async def until_shown(surface: MemorySurface, text: str, timeout_s: float = WAIT
 async def until_idle(dispatcher: ChatDispatcher, chat: ChatKey = CHAT) -> None:
     async with asyncio.timeout(WAIT_S):
         while True:
-            line = dispatcher._lines.get(chat)
-            idle = line is not None and not line.running and line.queue.empty()
-            if idle and line is not None and (line.worker is None or line.worker.done()):
+            if not dispatcher.has_work(chat):
+                return  # a chat's line is dropped once its last turn is done
+            line = dispatcher._lines[chat]
+            idle = not line.running and line.queue.empty()
+            if idle and (line.worker is None or line.worker.done()):
                 return
             await asyncio.sleep(0.05)
 

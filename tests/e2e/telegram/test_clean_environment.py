@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from session_core.child_guard import PARENT_PID_ENV, PARENT_START_ENV
 from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_settings, say
 from tests.fakes.anthropic import FakeAnthropic, Reply, tool_results
 from tests.fakes.claude_cli import ClaudeEnv
@@ -55,6 +56,10 @@ async def test_env_run_by_the_model_shows_no_bot_secret(
     assert "PLAIN_USER_SETTING=kept-for-claude" in result, "env ran and printed the rest"
     for secret in (tg.token, DISCORD_TOKEN):
         assert secret not in result
+    # The two reaping markers are the bot's own pid and start time, put there on purpose
+    # (session_core.child_guard): no setting of the bot's reaches the child.
+    for marker in (PARENT_PID_ENV, PARENT_START_ENV):
+        result = result.replace(marker, "")
     for name in ("TELEGRAM_", "DISCORD_", "BATON_", "MY_COPY_OF_THE_TOKEN", "IS_SANDBOX"):
         assert name not in result
     assert kept == set(), "the bot dropped its own copy of its tokens"
