@@ -245,31 +245,22 @@ class TelegramSurface:
                 f"{name} is {len(data)} bytes; Telegram bots may send "
                 f"{self._capabilities.max_file_bytes}"
             )
-        note = truncate_to(caption.strip(), MAX_CAPTION, utf16_length) or None
-
-        async def upload() -> Message:
-            return await call_api(
-                lambda: self.bot.send_document(
-                    self.chat_id,
-                    InputFile(data, filename=name),
-                    caption=note,
-                    filename=name,
-                    message_thread_id=self.thread_id,
-                )
-            )
-
-        sent = await self.outbox.send(upload)
-        self.saw(sent.message_id)
-        return MessageRef(str(sent.message_id))
+        return await self._upload(self.bot.send_document, name, data, caption)
 
     async def deliver_photo(self, name: str, data: bytes, caption: str = "") -> MessageRef:
         """An image shown as a photo (see :mod:`chat_adapters.file_delivery`)."""
         check_file_name(name)
+        return await self._upload(self.bot.send_photo, name, data, caption)
+
+    async def _upload(
+        self, send: Callable[..., Awaitable[Message]], name: str, data: bytes, caption: str
+    ) -> MessageRef:
+        """One file through the chat's outbox (``send_document`` or ``send_photo``)."""
         note = truncate_to(caption.strip(), MAX_CAPTION, utf16_length) or None
 
         async def upload() -> Message:
             return await call_api(
-                lambda: self.bot.send_photo(
+                lambda: send(
                     self.chat_id,
                     InputFile(data, filename=name),
                     caption=note,
