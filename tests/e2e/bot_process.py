@@ -15,6 +15,7 @@ from pathlib import Path
 import psutil
 
 from tests.fakes.claude_cli import ClaudeEnv
+from tests.fakes.telegram_api import FakeTelegram
 
 
 def baton_env(claude_env: ClaudeEnv, data_dir: Path, **apps: str) -> dict[str, str]:
@@ -27,6 +28,19 @@ def baton_env(claude_env: ClaudeEnv, data_dir: Path, **apps: str) -> dict[str, s
         "BATON_LOG_FORMAT": "json",
         **apps,
     }
+
+
+def telegram_bot_env(
+    claude_env: ClaudeEnv, data_dir: Path, tg: FakeTelegram, user: int
+) -> dict[str, str]:
+    """``baton_env`` for a Telegram bot on the fake Bot API that ``user`` may use."""
+    return baton_env(
+        claude_env,
+        data_dir,
+        TELEGRAM_BOT_TOKEN=tg.token,
+        TELEGRAM_API_URL=tg.root_url,
+        BATON_ALLOWED_USERS=f"telegram:{user}",
+    )
 
 
 class BatonProcess:

@@ -14,7 +14,7 @@ from pathlib import Path
 from chat_adapters.dispatch import ChatDispatcher, Sender
 from session_core.history import append_history_entry, read_claude_history
 from storage import ChatKey
-from tests.e2e.bot_process import BatonProcess, baton_env
+from tests.e2e.bot_process import BatonProcess, telegram_bot_env
 from tests.fakes.anthropic import FakeAnthropic, RecordedRequest, Reply, last_prompt
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.memory_surface import MemorySurface
@@ -57,13 +57,7 @@ async def test_sigkill_mid_turn_then_restart_runs_both_prompts_once_and_says_so(
     answers. Kept: both prompts (history.jsonl, the session). Lost: nothing; the second
     prompt's redelivered update does not run it twice."""
     hold_first(fake_api)
-    env = baton_env(
-        claude_env,
-        tmp_path / "data",
-        TELEGRAM_BOT_TOKEN=tg.token,
-        TELEGRAM_API_URL=tg.root_url,
-        BATON_ALLOWED_USERS=f"telegram:{USER}",
-    )
+    env = telegram_bot_env(claude_env, tmp_path / "data", tg, USER)
     bot = await BatonProcess(env, tmp_path).start()
     try:
         await kill_mid_turn_with_one_queued(bot, tg, fake_api)
@@ -93,13 +87,7 @@ async def test_a_session_that_moved_on_meanwhile_asks_before_running(
     session got a newer prompt from the terminal while the bot was down. Kept: the
     prompt until they answer. Lost: nothing (Drop is their choice)."""
     hold_first(fake_api)
-    env = baton_env(
-        claude_env,
-        tmp_path / "data",
-        TELEGRAM_BOT_TOKEN=tg.token,
-        TELEGRAM_API_URL=tg.root_url,
-        BATON_ALLOWED_USERS=f"telegram:{USER}",
-    )
+    env = telegram_bot_env(claude_env, tmp_path / "data", tg, USER)
     bot = await BatonProcess(env, tmp_path).start()
     try:
         await kill_mid_turn_with_one_queued(bot, tg, fake_api)

@@ -393,18 +393,12 @@ async def test_sigterm_mid_turn_interrupts_finalizes_and_says_what_was_not_sent(
     is reported "not sent. Send again once it is back". Kept: the prompt and the partial
     answer (history.jsonl, the transcript: one chain), the session. Lost: nothing
     silently: no Claude process left, no unfinished prompt rerun later."""
-    from tests.e2e.bot_process import BatonProcess, baton_env, claude_processes_of
+    from tests.e2e.bot_process import BatonProcess, claude_processes_of, telegram_bot_env
     from tests.e2e.test_no_orphans import assert_one_chain
 
     user = 4242
     fake_api.responder = lambda request, n: Reply.slow(240) if n == 1 else None
-    env = baton_env(
-        claude_env,
-        tmp_path / "data",
-        TELEGRAM_BOT_TOKEN=tg.token,
-        TELEGRAM_API_URL=tg.root_url,
-        BATON_ALLOWED_USERS=f"telegram:{user}",
-    )
+    env = telegram_bot_env(claude_env, tmp_path / "data", tg, user)
     bot = await BatonProcess(env, tmp_path).start()
     try:
         tg.send_user_message(user, user, "held open")

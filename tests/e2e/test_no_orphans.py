@@ -17,7 +17,7 @@ from pathlib import Path
 
 from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history import read_claude_history
-from tests.e2e.bot_process import BatonProcess, baton_env, claude_processes_of
+from tests.e2e.bot_process import BatonProcess, claude_processes_of, telegram_bot_env
 from tests.fakes.anthropic import FakeAnthropic, RecordedRequest, Reply
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.telegram_api import FakeTelegram
@@ -58,13 +58,7 @@ async def test_sigkill_mid_turn_leaves_no_claude_and_a_resumable_session(
         return Reply.slow(240, delay_s=0.25) if n == 1 else None
 
     fake_api.responder = responder
-    env = baton_env(
-        claude_env,
-        tmp_path / "data",
-        TELEGRAM_BOT_TOKEN=tg.token,
-        TELEGRAM_API_URL=tg.root_url,
-        BATON_ALLOWED_USERS=f"telegram:{USER}",
-    )
+    env = telegram_bot_env(claude_env, tmp_path / "data", tg, USER)
     bot = await BatonProcess(env, tmp_path).start()
     try:
         tg.send_user_message(USER, USER, "a long answer please")
