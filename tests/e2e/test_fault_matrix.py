@@ -130,7 +130,10 @@ async def test_messages_api_fault_is_told_and_the_session_goes_on(
     entries = read_claude_history(claude_env.config_dir / "history.jsonl")
     assert entries[0].display == "second, after it" and entries[0].session_id == sid
     assert f"first, under {fault}" in conversation_text(fake_api.messages_requests()[-1])
-    assert await dispatcher.db.inbound.unfinished("telegram") == []  # both done
+    await until_idle(dispatcher)
+    async with asyncio.timeout(WAIT_S):  # the ledger row is marked after the reply shows
+        while await dispatcher.db.inbound.unfinished("telegram"):
+            await asyncio.sleep(0.05)
 
 
 @pytest.mark.xfail(
