@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     voice_max_mb: float = Field(default=20.0, gt=0, alias="BATON_VOICE_MAX_MB")
     voice_max_s: float = Field(default=600.0, gt=0, alias="BATON_VOICE_MAX_S")
     notify_after_s: float = Field(default=30.0, ge=0, alias="BATON_NOTIFY_AFTER_S")
-    telegram_drafts: bool = Field(default=False, alias="BATON_TELEGRAM_DRAFTS")
+    telegram_drafts: bool = Field(default=True, alias="BATON_TELEGRAM_DRAFTS")
 
     @field_validator("allowed_users", "approvers", mode="before")
     @classmethod

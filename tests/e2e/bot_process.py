@@ -40,6 +40,9 @@ def telegram_bot_env(
         TELEGRAM_BOT_TOKEN=tg.token,
         TELEGRAM_API_URL=tg.root_url,
         BATON_ALLOWED_USERS=f"telegram:{user}",
+        # These bots are read through their edited live message (partial text after a
+        # crash); drafts, the private-chat default, are covered by telegram/test_drafts.
+        BATON_TELEGRAM_DRAFTS="false",
     )
 
 

@@ -31,8 +31,8 @@ def baton_settings(claude_env: ClaudeEnv, data_dir: Path, values: Mapping[str, o
         "BATON_DATA_DIR": str(data_dir),
         "CLAUDE_CONFIG_DIR": str(claude_env.config_dir),
         "BATON_APPROVAL_TIMEOUT_S": 30,
-        # Drafts are opt-in (the draft tests turn them on); pinned so the suites written
-        # for the edited live message keep it whatever the product default becomes.
+        # The product streams private chats as drafts; the suites written for the
+        # edited live message keep it, and the draft tests turn drafts on.
         "BATON_TELEGRAM_DRAFTS": False,
     }
     return load_settings(**(base | dict(values)))
