@@ -61,17 +61,23 @@ class GitFailed(Exception):
     """git ran but said no (or is missing)."""
 
 
+_NO_PROGRAMS = ("-c", "core.quotepath=off", "-c", "core.fsmonitor=false")
+"""/diff runs outside approvals, in a repository Claude can write to: its config must
+not get a program run (``core.fsmonitor`` runs one on every ``git status``)."""
+_PLAIN_DIFF = ("--no-ext-diff", "--no-textconv", "--no-color")
+"""Nor may ``diff.external`` or a textconv driver from ``.gitattributes``."""
+
+
 async def _git(directory: Path, *args: str) -> str:
     try:
         process = await asyncio.create_subprocess_exec(
             "git",
-            "-c",
-            "core.quotepath=off",
+            *_NO_PROGRAMS,
             *args,
             cwd=directory,
+            stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
         )
     except OSError as exc:
         raise GitFailed(f"git could not run: {exc}") from exc
@@ -101,8 +107,8 @@ async def collect(directory: Path) -> DiffReport:
             base: tuple[str, ...] = ("HEAD",)
         except GitFailed:
             base = ("--cached",)  # no commit yet: what is staged is the change
-        numstat = await _git(directory, "diff", "--numstat", *base, "--", ".")
-        diff = await _git(directory, "diff", *base, "--", ".")
+        numstat = await _git(directory, "diff", *_PLAIN_DIFF, "--numstat", *base, "--", ".")
+        diff = await _git(directory, "diff", *_PLAIN_DIFF, *base, "--", ".")
     except GitFailed as exc:
         return DiffReport(in_repo=True, error=str(exc))
     return DiffReport(in_repo=True, changes=parse_status(status, numstat), diff=diff)

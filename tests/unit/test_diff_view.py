@@ -119,3 +119,26 @@ def test_preview_is_bounded(old: str, new: str, limit: int) -> None:
     )
     assert len(preview) <= limit + len("\n… 99999 more lines")
     assert "```" not in preview
+
+
+async def test_a_repositorys_own_config_runs_no_program(tmp_path: Path) -> None:
+    """/diff runs outside approvals, so a repo config that Claude may have written
+    (``core.fsmonitor``, ``diff.external``, a textconv driver) must not run anything."""
+    from chat_adapters.diff_view import collect
+    from tests.fakes.git_repo import git, make_repo
+
+    make_repo(tmp_path, {"a.txt": "one\n"})
+    ran = tmp_path.parent / f"{tmp_path.name}-ran"
+    script = tmp_path.parent / f"{tmp_path.name}-hook.sh"
+    script.write_text(f"#!/bin/sh\necho ran >> {ran}\n")
+    script.chmod(0o755)
+    git(tmp_path, "config", "core.fsmonitor", str(script))
+    git(tmp_path, "config", "diff.external", str(script))
+    git(tmp_path, "config", "diff.evil.textconv", str(script))
+    (tmp_path / ".gitattributes").write_text("*.txt diff=evil\n")
+    (tmp_path / "a.txt").write_text("two\n")
+
+    report = await collect(tmp_path)
+
+    assert not ran.exists()
+    assert report.in_repo and "+two" in report.diff
