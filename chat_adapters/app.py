@@ -26,7 +26,7 @@ from session_core.catalog import SessionCatalog
 from session_core.child_guard import reap_orphans
 from session_core.claude_cli import CliChoice, choose_cli
 from session_core.claude_home import ClaudeHome
-from session_core.history import HistoryIndex
+from session_core.history_index import HistoryIndex
 from session_core.roots import ApprovedRoots
 from session_core.runner import TurnRunner
 from storage.database import Database

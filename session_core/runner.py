@@ -45,7 +45,7 @@ from session_core.events import (
     TurnStarted,
     WaitingForSlot,
 )
-from session_core.history import append_history_entry
+from session_core.history_writer import append_history_entry
 from session_core.permission_modes import effective_mode
 from session_core.roots import ApprovedRoots, OutsideRoots
 from session_core.session_claims import SessionClaims

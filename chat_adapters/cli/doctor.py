@@ -18,7 +18,7 @@ from chat_adapters.private_data import open_to_others, privacy_fix
 from chat_adapters.settings import Settings
 from session_core.claude_cli import CliChoice, choose_cli
 from session_core.claude_home import ClaudeHome
-from session_core.history import HistoryIndex
+from session_core.history_index import HistoryIndex
 from session_core.roots import ApprovedRoots
 from storage.database import Database
 
