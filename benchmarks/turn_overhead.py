@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome
 from session_core.runner import TurnRunner
-from session_core.sdk_door import TurnOptions, build_options
+from session_core.sdk_options import build_options
+from session_core.sdk_values import TurnOptions
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.claude_cli import ClaudeEnv, isolated_claude_env
 

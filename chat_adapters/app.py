@@ -204,7 +204,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
             for app in apps:
                 runner = _app_runner(app, settings, voice)
                 group.create_task(_supervise(app, runner, dispatcher, apps_stopping), name=app)
-            group.create_task(_load_sdk_door(), name="sdk-door")
+            group.create_task(_load_sdk(), name="sdk-import")
     finally:
         await dispatcher.aclose()
         await core.runner.aclose()
@@ -227,11 +227,11 @@ def _say_which_cli(cli: CliChoice | None) -> None:
     )
 
 
-async def _load_sdk_door() -> None:
-    """Import the SDK door (the SDK and mcp: over a second) beside the apps' start-up,
+async def _load_sdk() -> None:
+    """Import the SDK connection (the SDK and mcp: over a second) beside the apps' start-up,
     so they connect without waiting for it and the first turn does not pay for it."""
     try:
-        await asyncio.to_thread(importlib.import_module, "session_core.sdk_door")
+        await asyncio.to_thread(importlib.import_module, "session_core.sdk_connection")
     except Exception:
         log.exception("baton.sdk_import_failed")  # the first turn will say why
 

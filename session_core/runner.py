@@ -35,7 +35,6 @@ from session_core.chat_tools import FileSink
 from session_core.claude_commands import CommandBook, ContextUsage, SessionProbe, parse_commands
 from session_core.claude_home import ClaudeHome, find_transcript, is_safe_session_id
 from session_core.client_pool import ClientPool
-from session_core.door_types import DoorError, TranslationState, TurnOptions
 from session_core.events import (
     ImageInput,
     Outcome,
@@ -48,11 +47,12 @@ from session_core.events import (
 from session_core.history_writer import append_history_entry
 from session_core.permission_modes import effective_mode
 from session_core.roots import ApprovedRoots, OutsideRoots
+from session_core.sdk_values import SdkError, TranslationState, TurnOptions
 from session_core.session_claims import SessionClaims
 from session_core.turn_locks import SessionLocks
 
-if TYPE_CHECKING:  # sdk_door (the SDK, mcp) is imported by the first connection
-    from session_core.sdk_door import ClaudeConnection
+if TYPE_CHECKING:  # the SDK (and mcp) is imported by the first connection
+    from session_core.sdk_connection import ClaudeConnection
 
 log = structlog.get_logger(__name__)
 
@@ -311,14 +311,14 @@ class TurnRunner:
     ) -> SessionProbe:
         """Claude Code's commands for a directory and, with ``session_id``, the session's
         context usage: from its live CLI when there is one, else a short-lived CLI
-        (resuming the session read-only: nothing is sent). Raises DoorError."""
+        (resuming the session read-only: nothing is sent). Raises SdkError."""
         cwd = os.fspath(working_directory)
         live = self._running.get(session_id) if session_id else None
         pooled = None if live or not session_id else self._pool.take(session_id)
         connection = live or pooled
         fresh = connection is None
         if connection is None:
-            from session_core.sdk_door import ClaudeConnection
+            from session_core.sdk_connection import ClaudeConnection
 
             options = self._options(cwd, resume=session_id, model=None, with_approvals=False)
             connection = ClaudeConnection(options)
@@ -344,7 +344,7 @@ class TurnRunner:
             return False
         try:
             await connection.interrupt()
-        except DoorError as exc:
+        except SdkError as exc:
             log.warning("interrupt_failed", session_id=session_id, reason=exc.reason)
             return False
         log.info("turn_interrupt_requested", session_id=session_id)
@@ -425,7 +425,7 @@ class TurnRunner:
                     return _Opened(reused, sid, reused.cwd, True, None)
             try:
                 if not is_safe_session_id(sid):  # never hand odd text to the CLI's argv
-                    raise DoorError("not a valid session id")
+                    raise SdkError("not a valid session id")
                 options = self._options(
                     target.cwd,
                     resume=sid,
@@ -439,7 +439,7 @@ class TurnRunner:
                 connection = await self._connect(options)
                 connection.cost_baseline = await asyncio.to_thread(self._session_cost, sid)
                 return _Opened(connection, new_id or sid, target.cwd, True, None)
-            except DoorError as exc:
+            except SdkError as exc:
                 failure = ResumeFailure(session_id=sid, reason=exc.reason)
                 log.warning("resume_failed", session_id=sid, reason=exc.reason)
                 if not self._fallback:
@@ -455,7 +455,7 @@ class TurnRunner:
         )
         try:
             connection = await self._connect(options)
-        except DoorError as exc:
+        except SdkError as exc:
             raise _OpenFailed(fresh_id, target.workdir, exc.reason, failure) from exc
         return _Opened(connection, fresh_id, target.workdir, False, failure)
 
@@ -488,7 +488,7 @@ class TurnRunner:
         )
 
     async def _connect(self, options: TurnOptions) -> ClaudeConnection:
-        from session_core.sdk_door import ClaudeConnection
+        from session_core.sdk_connection import ClaudeConnection
 
         await self._pool.reserve()  # in line for a slot when every one runs a turn
         try:
@@ -530,7 +530,7 @@ class TurnRunner:
         if why is None and permission_mode and connection.permission_mode != permission_mode:
             try:
                 await connection.set_permission_mode(permission_mode)
-            except DoorError as exc:
+            except SdkError as exc:
                 why = f"permission mode not switched: {exc.reason}"
         if why is None:
             return connection
@@ -605,7 +605,7 @@ class TurnRunner:
                             )
                         else:
                             yield event
-        except DoorError as exc:
+        except SdkError as exc:
             healthy = False
             log.warning("turn_failed", session_id=sid, reason=exc.reason)
             finished = TurnFinished(
