@@ -54,7 +54,7 @@ def build_core(settings: Settings) -> Core:
     # From here on the bot's tokens live only in ``settings``, never in a child's env.
     claude_env = split_environment(settings)
     home = ClaudeHome(settings.claude_config_dir)
-    cli = choose_cli(settings.claude_cli, settings.search_path)
+    cli = choose_cli(settings.claude_cli, settings.search_path, claude_env)
     index = HistoryIndex(home.history_path)
     catalog = SessionCatalog(home, index=index, own_entrypoint=ENTRYPOINT)
     roots = ApprovedRoots(settings.roots)

@@ -16,7 +16,7 @@ from claude_agent_sdk.types import McpSdkServerConfig, SystemPromptPreset
 
 from session_core.chat_tools import SEND_TO_CHAT_TOOL, SERVER_NAME
 from session_core.child_guard import guarded_cli_path, parent_env
-from session_core.claude_cli import bundled_cli
+from session_core.claude_cli import bundled_cli_path
 from session_core.permission_modes import effective_mode
 from session_core.sdk_values import TurnOptions
 
@@ -74,5 +74,5 @@ def _is_root() -> bool:
 
 def _guarded(cli: str | None) -> Path | str | None:
     """The chosen CLI (None: the SDK's bundled one) behind the parent-death launcher."""
-    target = Path(cli) if cli else bundled_cli().path
+    target = Path(cli) if cli else bundled_cli_path()
     return guarded_cli_path(target) or cli
