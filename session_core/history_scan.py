@@ -133,9 +133,7 @@ def distinct_backwards(path: Path, target: str) -> Iterator[str]:
 def scan_session(stream: BinaryIO, session_id: str) -> SessionRecord | None:
     """One session's record from the lines that mention its id, found by byte search.
 
-    Plain reads, not ``mmap``: the CLI's prune may truncate the file under us, and a
-    mapped page past the new end would kill the process with SIGBUS. Chunks overlap by
-    the needle's length so an id split across two reads is still found.
+    Chunks overlap by the needle's length so an id split across two reads is still found.
     """
     needle = json.dumps(session_id).encode("utf-8", "surrogatepass")
     fd = stream.fileno()
