@@ -8,6 +8,7 @@ version the same way (one `--version` subprocess), in this run. Median of 7 each
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
@@ -17,8 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from session_core.claude_cli import choose_cli, probe_version
+from session_core.claude_cli import choose_cli, forget_probes, probe_version
 from tests.fakes.claude_cli import bundled_cli_path, user_claude
+
+ENV = dict(os.environ)
+"""The environment a probed CLI runs with, as settings would hand it over."""
 
 RUNS = 7
 
@@ -38,15 +42,15 @@ def main() -> None:
         user_claude(Path(tmp) / "bin")
 
         def bare_probe() -> None:
-            probe_version.cache_clear()
-            probe_version(bundled)
+            forget_probes()
+            probe_version(bundled, ENV)
 
         bare = median_ms(bare_probe)
-        none_on_path = median_ms(lambda: choose_cli(None, str(Path(tmp) / "empty")))
+        none_on_path = median_ms(lambda: choose_cli(None, str(Path(tmp) / "empty"), ENV))
 
         def with_user_claude() -> None:
-            probe_version.cache_clear()
-            choose_cli(None, str(Path(tmp) / "bin"))
+            forget_probes()
+            choose_cli(None, str(Path(tmp) / "bin"), ENV)
 
         on_path = median_ms(with_user_claude)
     print(f"bundled `claude --version`: {bare:8.1f} ms (baseline)")

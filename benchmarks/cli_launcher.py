@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from session_core.child_guard import guarded_cli_path
-from session_core.claude_cli import bundled_cli
+from session_core.claude_cli import bundled_cli_path
 
 
 def timed(command: list[str]) -> float:
@@ -32,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     runs = parser.parse_args().runs
-    real = bundled_cli().path
+    real = bundled_cli_path()
     with tempfile.TemporaryDirectory() as tmp:
         launcher = guarded_cli_path(real, directory=Path(tmp) / "launch")
         assert launcher is not None, "the launcher is Linux only"

@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from history_fixture import cached
 
-from session_core.history import HistoryIndex, append_history_entry
+from session_core.history_index import HistoryIndex
+from session_core.history_writer import append_history_entry
 
 
 def seed_newest_session(path: Path, directory: str) -> str | None:

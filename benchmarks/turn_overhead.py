@@ -6,9 +6,9 @@ are the CLI's and ours), in one run, interleaved so drift hits all three alike:
 - bare:      ``claude_agent_sdk.query`` with default options (spawns a CLI per turn),
              timed to its ResultMessage (the stricter baseline: the iterator itself
              ends only after the CLI exits, which is shown too);
-- fresh:     ``TurnRunner.run_command(..., force_new=True)``: a new session, new CLI,
+- fresh:     ``TurnRunner.stream_turn(..., force_new=True)``: a new session, new CLI,
              history line, lock, live-client bookkeeping;
-- follow-up: ``TurnRunner.run_command(..., session_id=<that session>)`` on its live
+- follow-up: ``TurnRunner.stream_turn(..., session_id=<that session>)`` on its live
              client (no CLI start-up).
 
 Goals (issue 3): fresh / bare <= 1.1 and follow-up / bare <= 0.5 (medians).
@@ -33,10 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome
+from session_core.events import TurnFinished
 from session_core.runner import TurnRunner
-from session_core.sdk_door import TurnOptions, build_options
+from session_core.sdk_options import build_options
+from session_core.sdk_values import TurnOptions
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.claude_cli import ClaudeEnv, isolated_claude_env
+from tests.fakes.turns import collect
 
 GOAL_FRESH = 1.1
 GOAL_FOLLOW_UP = 0.5
@@ -60,9 +63,13 @@ async def runner_turn(
     runner: TurnRunner, world: ClaudeEnv, prompt: str, session_id: str | None
 ) -> tuple[float, str]:
     start = time.perf_counter()
-    finished = await runner.run_command(
-        prompt, world.project, "bench", session_id=session_id, force_new=session_id is None
+    events = await collect(
+        runner.stream_turn(
+            prompt, world.project, "bench", session_id=session_id, force_new=session_id is None
+        )
     )
+    finished = events[-1]
+    assert isinstance(finished, TurnFinished)
     elapsed = time.perf_counter() - start
     assert finished.outcome == "success", finished
     return elapsed, finished.session_id

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from chat_adapters.dispatch import ChatDispatcher, ChatPolicy, Sender
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome, find_transcript
-from session_core.history import read_claude_history
+from session_core.history_lines import read_claude_history
 from session_core.roots import ApprovedRoots
 from session_core.runner import TurnRunner
 from storage import ChatKey, Database

@@ -26,7 +26,7 @@ from session_core.catalog import SessionCatalog
 from session_core.child_guard import reap_orphans
 from session_core.claude_cli import CliChoice, choose_cli
 from session_core.claude_home import ClaudeHome
-from session_core.history import HistoryIndex
+from session_core.history_index import HistoryIndex
 from session_core.roots import ApprovedRoots
 from session_core.runner import TurnRunner
 from storage.database import Database
@@ -54,7 +54,7 @@ def build_core(settings: Settings) -> Core:
     # From here on the bot's tokens live only in ``settings``, never in a child's env.
     claude_env = split_environment(settings)
     home = ClaudeHome(settings.claude_config_dir)
-    cli = choose_cli(settings.claude_cli, settings.search_path)
+    cli = choose_cli(settings.claude_cli, settings.search_path, claude_env)
     index = HistoryIndex(home.history_path)
     catalog = SessionCatalog(home, index=index, own_entrypoint=ENTRYPOINT)
     roots = ApprovedRoots(settings.roots)
@@ -204,7 +204,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
             for app in apps:
                 runner = _app_runner(app, settings, voice)
                 group.create_task(_supervise(app, runner, dispatcher, apps_stopping), name=app)
-            group.create_task(_load_sdk_door(), name="sdk-door")
+            group.create_task(_load_sdk(), name="sdk-import")
     finally:
         await dispatcher.aclose()
         await core.runner.aclose()
@@ -227,11 +227,11 @@ def _say_which_cli(cli: CliChoice | None) -> None:
     )
 
 
-async def _load_sdk_door() -> None:
-    """Import the SDK door (the SDK and mcp: over a second) beside the apps' start-up,
+async def _load_sdk() -> None:
+    """Import the SDK connection (the SDK and mcp: over a second) beside the apps' start-up,
     so they connect without waiting for it and the first turn does not pay for it."""
     try:
-        await asyncio.to_thread(importlib.import_module, "session_core.sdk_door")
+        await asyncio.to_thread(importlib.import_module, "session_core.sdk_connection")
     except Exception:
         log.exception("baton.sdk_import_failed")  # the first turn will say why
 

@@ -21,8 +21,8 @@ from chat_adapters.commands import CommandSpec
 from chat_adapters.redaction import Redactor
 from chat_adapters.surface import Surface
 from session_core.claude_commands import ClaudeCommand, ContextUsage, refusal
-from session_core.door_types import DoorError
 from session_core.runner import TurnRunner
+from session_core.sdk_values import SdkError
 
 log = structlog.get_logger(__name__)
 
@@ -105,7 +105,7 @@ class ClaudeCommandBridge:
             return known
         try:
             return (await self.runner.probe(directory)).commands
-        except DoorError as exc:
+        except SdkError as exc:
             log.warning("claude_commands_unavailable", reason=exc.reason)
             return self.runner.commands.known(str(directory))
 
@@ -167,7 +167,7 @@ class ClaudeCommandBridge:
     async def context(self, surface: Surface, directory: Path, session_id: str | None) -> None:
         try:
             probe = await self.runner.probe(directory, session_id)
-        except DoorError as exc:
+        except SdkError as exc:
             await surface.send_text(f"⚠️ Could not read the context: {self.redactor(exc.reason)}")
             return
         if probe.context is None:

@@ -223,6 +223,12 @@ def claude_environment(settings: Settings, environ: Mapping[str, str]) -> dict[s
     return {k: v for k, v in environ.items() if not held_by_bot(k, v, secrets)}
 
 
+def process_environment(settings: Settings) -> dict[str, str]:
+    """The environment a Claude process started now would get, this process's own left
+    as it is (for a one-shot command that asks a CLI its version)."""
+    return claude_environment(settings, os.environ)
+
+
 def split_environment(settings: Settings) -> dict[str, str]:
     """Once settings are read: remove what the bot holds from this process's environment
     (tokens stay only in ``settings``) and return the environment Claude processes get.

@@ -22,7 +22,8 @@ from session_core.claude_home import (
     is_safe_session_id,
     transcript_ids,
 )
-from session_core.history import HistoryIndex, SessionRecord
+from session_core.history_index import HistoryIndex
+from session_core.history_lines import SessionRecord
 from session_core.history_scan import directory_sessions
 from session_core.liveness import LiveProcess, descendant_pids, read_live_processes
 from session_core.transcript import TranscriptMessage, read_first_prompt, read_transcript_tail

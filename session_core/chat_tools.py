@@ -3,7 +3,7 @@
 ``send_to_chat`` lets Claude hand the person a file (a chart it drew, a log, a build
 artifact). session_core declares the tool, confines its path and defines the seam
 (:class:`FileSink`); the chat layer implements the sink (redaction, app limits,
-photo or document). The SDK wiring lives in :mod:`session_core.sdk_door`.
+photo or document). The SDK wiring lives in :mod:`session_core.sdk_connection`.
 """
 
 from __future__ import annotations

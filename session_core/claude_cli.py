@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -74,22 +75,36 @@ def parse_version(text: str | None) -> tuple[int, int, int] | None:
     return int(major), int(minor), int(patch)
 
 
-def bundled_cli() -> FoundCli:
-    """The CLI shipped in the claude-agent-sdk wheel, located without importing the SDK."""
+def bundled_cli_path() -> Path:
+    """Where the claude-agent-sdk wheel keeps its CLI, found without importing the SDK."""
     spec = importlib.util.find_spec("claude_agent_sdk")
     locations = list(spec.submodule_search_locations or []) if spec else []
     bundled_dir = Path(locations[0]) / "_bundled" if locations else Path("_bundled")
-    path = bundled_dir / "claude"
+    return bundled_dir / "claude"
+
+
+def bundled_cli(env: Mapping[str, str]) -> FoundCli:
+    """The CLI shipped in the claude-agent-sdk wheel, with the version the wheel names
+    (asked of the CLI, run with ``env``, only when the wheel does not say)."""
+    path = bundled_cli_path()
     try:
-        version = (bundled_dir / "claude.version").read_text(encoding="utf-8").strip() or None
+        version = path.with_name("claude.version").read_text(encoding="utf-8").strip() or None
     except OSError:
         version = None
-    return FoundCli(path, _short(version) if version else probe_version(path))
+    return FoundCli(path, _short(version) if version else probe_version(path, env))
+
+
+def probe_version(path: Path, env: Mapping[str, str], timeout_s: float = 20.0) -> str | None:
+    """``<path> --version`` as ``x.y.z``, or None when it does not answer with one.
+
+    ``env`` is the environment the CLI runs with: the caller's (this layer reads none).
+    Answers are cached per path and environment; ``forget_probes`` clears them.
+    """
+    return _probe(path, tuple(sorted(env.items())), timeout_s)
 
 
 @functools.lru_cache(maxsize=16)
-def probe_version(path: Path, timeout_s: float = 20.0) -> str | None:
-    """``<path> --version`` as ``x.y.z``, or None when it does not answer with one."""
+def _probe(path: Path, env: tuple[tuple[str, str], ...], timeout_s: float) -> str | None:
     try:
         done = subprocess.run(
             [str(path), "--version"],
@@ -97,11 +112,16 @@ def probe_version(path: Path, timeout_s: float = 20.0) -> str | None:
             text=True,
             timeout=timeout_s,
             check=False,
-            env={**os.environ, "DISABLE_AUTOUPDATER": "1"},
+            env={**dict(env), "DISABLE_AUTOUPDATER": "1"},
         )
     except (OSError, subprocess.SubprocessError):
         return None
     return _short(done.stdout) if done.returncode == 0 else None
+
+
+def forget_probes() -> None:
+    """Drop the cached ``--version`` answers (a benchmark wants cold figures)."""
+    _probe.cache_clear()
 
 
 def _short(text: str) -> str | None:
@@ -109,11 +129,12 @@ def _short(text: str) -> str | None:
     return ".".join(map(str, parsed)) if parsed else None
 
 
-def choose_cli(explicit: Path | None, search_path: str) -> CliChoice:
-    """The CLI for turns, given the operator's path (if any) and the ``PATH`` to search."""
-    bundled = bundled_cli()
+def choose_cli(explicit: Path | None, search_path: str, env: Mapping[str, str]) -> CliChoice:
+    """The CLI for turns, given the operator's path (if any), the ``PATH`` to search and
+    the environment a CLI runs with (for ``--version``)."""
+    bundled = bundled_cli(env)
     if explicit is not None:
-        mine = FoundCli(explicit, probe_version(explicit))
+        mine = FoundCli(explicit, probe_version(explicit, env))
         if mine.version is None:
             reason = "BATON_CLAUDE_CLI did not answer --version; using the bundled CLI"
             return _bundled(bundled, mine, reason)
@@ -125,7 +146,7 @@ def choose_cli(explicit: Path | None, search_path: str) -> CliChoice:
     found = shutil.which("claude", path=search_path) if search_path else None
     if found is None or _same_file(Path(found), bundled.path):
         return _bundled(bundled, None, "no claude on PATH", notice=False)
-    on_path = FoundCli(Path(found), probe_version(Path(found)))
+    on_path = FoundCli(Path(found), probe_version(Path(found), env))
     if on_path.version is None:
         return _bundled(bundled, on_path, "the claude on PATH did not answer --version")
     if _older(on_path, bundled):

@@ -95,10 +95,6 @@ class ClientPool(Generic[C]):
         self._reserved = max(0, self._reserved - 1)
         await self._notify()
 
-    def idle_keys(self) -> list[str]:
-        """Session ids with an idle live client, least recently used first."""
-        return list(self._idle)
-
     def take(self, key: str) -> C | None:
         """The idle client for ``key``, now out with the caller; None if there is none."""
         entry = self._idle.pop(key, None)

@@ -27,8 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from session_core import history as _history
-from session_core.history import HistoryIndex, SessionRecord
+from session_core.history_index import HistoryIndex
+from session_core.history_lines import (
+    SessionRecord,
+    SessionTally,
+    entries_in_line,
+    is_real_prompt,
+    line_blocks,
+)
+from session_core.history_mark import FileMark
 
 MAGIC = b"BATONIX1"
 _STAMP_BYTES = 1024
@@ -98,12 +105,12 @@ def _restore(index: HistoryIndex, state: dict[str, Any]) -> bool:
         if not _fits(fd, state, index.path):
             return False
         with os.fdopen(os.dup(fd), "rb") as stream:
-            taken = _history._Mark.take(stream, st, end)
+            taken = FileMark.take(stream, st, end)
         # Never "untouched": the first refresh reads whatever follows ``end``.
         mark = dataclasses.replace(taken, mtime_ns=-1, ctime_ns=-1)
     finally:
         os.close(fd)
-    sessions: dict[str, _history._Session] = {}
+    sessions: dict[str, SessionTally] = {}
     for row in marshal.loads(state["rows"]).values():
         session = _from_row(marshal.loads(row))
         sessions[session.session_id] = session
@@ -118,9 +125,9 @@ def _restore(index: HistoryIndex, state: dict[str, Any]) -> bool:
     return True
 
 
-def _from_row(row: tuple[Any, ...]) -> _history._Session:
+def _from_row(row: tuple[Any, ...]) -> SessionTally:
     sid, project, first_any, first_real, last_any, last_real, first_ts, last_ts, n, seq = row
-    session = _history._Session(sid, first_any, first_real, first_ts, project, seq)
+    session = SessionTally(sid, first_any, first_real, first_ts, project, seq)
     session.last_any, session.last_real, session.last_ts, session.count = (
         last_any,
         last_real,
@@ -166,29 +173,27 @@ def cached_listing(path: Path, cache: Path) -> CachedListing | None:
     return CachedListing([session.record() for session in fresh], rendered)
 
 
-def _appended(stream: BinaryIO, state: dict[str, Any]) -> dict[str, _history._Session]:
+def _appended(stream: BinaryIO, state: dict[str, Any]) -> dict[str, SessionTally]:
     """The sessions the complete lines after the cached offset add to or start."""
     rows: dict[str, bytes] | None = None  # decoded only when an old session goes on
     known = frozenset(state["sids"])
     seq = state["seq"]
-    touched: dict[str, _history._Session] = {}
-    for block, _ in _history._line_blocks(stream, state["end"], final=False):
+    touched: dict[str, SessionTally] = {}
+    for block, _ in line_blocks(stream, state["end"], final=False):
         if block is None:
             continue
         for line in block.split(b"\n"):
-            for display, ts, project, session_id in _history._entries_in_line(line):
+            for display, ts, project, session_id in entries_in_line(line):
                 if session_id is None:
                     continue
                 seq += 1
-                real = display if _history._is_real_prompt(display) else None
+                real = display if is_real_prompt(display) else None
                 session = touched.get(session_id)
                 if session is None and session_id in known:
                     rows = rows if rows is not None else marshal.loads(state["rows"])
                     session = touched[session_id] = _from_row(marshal.loads(rows[session_id]))
                 if session is None:
-                    touched[session_id] = _history._Session(
-                        session_id, display, real, ts, project, seq
-                    )
+                    touched[session_id] = SessionTally(session_id, display, real, ts, project, seq)
                 else:
                     session.add(display, real, ts, project, seq)
     return touched

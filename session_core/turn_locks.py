@@ -4,15 +4,13 @@ A Claude session is one conversation: two prompts sent to it at once would fork 
 transcript. So each session id has a line of tickets; turns on different sessions run
 in parallel. Taking a ticket is synchronous, so a caller can fix its place in line
 before it awaits anything (the runner does, while still holding its dispatch order).
-Adapters ask ``busy``/``waiting`` to acknowledge a queued message.
+Adapters ask ``busy`` to acknowledge a queued message.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 
 class Ticket:
@@ -57,13 +55,6 @@ class SessionLocks:
         line = self._lines.get(session_id)
         return line is not None and bool(line) and line[0].holding
 
-    def waiting(self, session_id: str) -> int:
-        """How many turns wait behind the running one."""
-        line = self._lines.get(session_id)
-        if not line:
-            return 0
-        return len(line) - (1 if line[0].holding else 0)
-
     def take_ticket(self, session_id: str) -> Ticket:
         """Join the end of the session's line now (no await, so the order is the call order)."""
         ticket = Ticket(self, session_id)
@@ -72,16 +63,6 @@ class SessionLocks:
         if len(line) == 1:
             ticket._grant()
         return ticket
-
-    @asynccontextmanager
-    async def hold(self, session_id: str) -> AsyncIterator[None]:
-        """Wait in line for the session, then hold it for the body."""
-        ticket = self.take_ticket(session_id)
-        await ticket.wait()
-        try:
-            yield
-        finally:
-            ticket.release()
 
     def _leave(self, ticket: Ticket) -> None:
         line = self._lines.get(ticket.session_id)

@@ -13,12 +13,14 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
-from session_core.history import HistoryIndex, append_history_entry, read_claude_history
+from session_core.history_index import HistoryIndex
+from session_core.history_lines import read_claude_history
+from session_core.history_writer import append_history_entry
 
 WRITER = """
 import sys, time
 from pathlib import Path
-from session_core.history import append_history_entry
+from session_core.history_writer import append_history_entry
 
 path, tag, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 while not go.exists():

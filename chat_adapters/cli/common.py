@@ -76,7 +76,7 @@ def discovery_or_exit() -> Discovery:
     from chat_adapters.quick_settings import QuickSettings, quick_settings
     from session_core.catalog import SessionCatalog
     from session_core.claude_home import ClaudeHome
-    from session_core.history import HistoryIndex
+    from session_core.history_index import HistoryIndex
     from session_core.lazy_log import before_first_log
     from session_core.roots import ApprovedRoots
 

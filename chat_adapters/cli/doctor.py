@@ -15,10 +15,10 @@ import typer
 
 from chat_adapters.cli.common import settings_or_exit
 from chat_adapters.private_data import open_to_others, privacy_fix
-from chat_adapters.settings import Settings
+from chat_adapters.settings import Settings, process_environment
 from session_core.claude_cli import CliChoice, choose_cli
 from session_core.claude_home import ClaudeHome
-from session_core.history import HistoryIndex
+from session_core.history_index import HistoryIndex
 from session_core.roots import ApprovedRoots
 from storage.database import Database
 
@@ -50,7 +50,9 @@ def _core_checks(settings: Settings) -> Iterator[Check]:
         )
     else:
         yield Check("warn", "history.jsonl", f"{home.history_path} not found (no sessions yet)")
-    yield from cli_checks(choose_cli(settings.claude_cli, settings.search_path))
+    yield from cli_checks(
+        choose_cli(settings.claude_cli, settings.search_path, process_environment(settings))
+    )
     yield Check("ok", "approved roots", ApprovedRoots(settings.roots).describe())
     apps = settings.configured_apps()
     if apps:

@@ -21,7 +21,7 @@ from chat_adapters.cli.common import Discovery, directory_or_exit, discovery_or_
 from chat_adapters.relative_time import ago
 from session_core import history_cache
 from session_core.catalog import SessionSummary, summary_of
-from session_core.history import SessionRecord
+from session_core.history_lines import SessionRecord
 
 _string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from session_core.claude_home import ClaudeHome, find_transcript
-from session_core.history import append_history_entry, read_claude_history
+from session_core.history_lines import read_claude_history
+from session_core.history_writer import append_history_entry
 from session_core.session_claims import SessionClaims
 from storage import MIGRATIONS
 from tests.fakes.anthropic import FakeAnthropic, conversation_text

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chat_adapters.dispatch import ChatDispatcher, Sender
-from session_core.history import append_history_entry, read_claude_history
+from session_core.history_lines import read_claude_history
+from session_core.history_writer import append_history_entry
 from storage import ChatKey
 from tests.e2e.bot_process import BatonProcess, telegram_bot_env
 from tests.fakes.anthropic import FakeAnthropic, RecordedRequest, Reply, last_prompt

@@ -19,7 +19,7 @@ import pytest
 
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
 from session_core.claude_home import ClaudeHome, find_transcript
-from session_core.history import read_claude_history
+from session_core.history_lines import read_claude_history
 from storage import ChatKey, Database
 from tests.fakes.anthropic import FakeAnthropic, Reply, conversation_text, tool_results
 from tests.fakes.claude_cli import ClaudeEnv, run_claude_print, terminal_session

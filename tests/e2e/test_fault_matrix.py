@@ -25,7 +25,7 @@ import pytest
 
 from chat_adapters.dispatch import ChatDispatcher, Sender
 from session_core.claude_home import ClaudeHome, find_transcript
-from session_core.history import read_claude_history
+from session_core.history_lines import read_claude_history
 from storage import ChatKey
 from tests.fakes.anthropic import (
     FakeAnthropic,

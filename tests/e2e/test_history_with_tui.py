@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(not tmux_available(), reason="needs tmux (.ci/ru
 BOT = """
 import sys, time
 from pathlib import Path
-from session_core.history import append_history_entry
+from session_core.history_writer import append_history_entry
 path, stop = Path(sys.argv[1]), Path(sys.argv[2])
 i = 0
 while not stop.exists():

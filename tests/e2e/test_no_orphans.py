@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from session_core.claude_home import ClaudeHome, find_transcript
-from session_core.history import read_claude_history
+from session_core.history_lines import read_claude_history
 from tests.e2e.bot_process import BatonProcess, claude_processes_of, telegram_bot_env
 from tests.fakes.anthropic import FakeAnthropic, RecordedRequest, Reply
 from tests.fakes.claude_cli import ClaudeEnv

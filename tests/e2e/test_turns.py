@@ -20,13 +20,23 @@ from tests.fakes.turns import TURN_TIMEOUT_S, collect, finished, started, text
 
 def _live_pids(home: ClaudeHome) -> set[int]:
     """Claude processes registered under sessions/ (every CLI registers while it runs)."""
-    pids = set()
+    return set(_registered(home))
+
+
+def _live_sessions(home: ClaudeHome) -> set[str]:
+    """Sessions a live Claude process holds now, as sessions/<pid>.json says."""
+    return {sid for sid in _registered(home).values() if sid}
+
+
+def _registered(home: ClaudeHome) -> dict[int, str | None]:
+    registered: dict[int, str | None] = {}
     for path in home.sessions_dir.glob("*.json"):
         try:
-            pids.add(int(json.loads(path.read_text())["pid"]))
-        except (OSError, ValueError, KeyError):
+            data = json.loads(path.read_text())
+            registered[int(data["pid"])] = data.get("sessionId")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
-    return pids
+    return registered
 
 
 async def test_follow_up_reuses_the_live_client(
@@ -35,7 +45,7 @@ async def test_follow_up_reuses_the_live_client(
     first = await collect(turn_runner.stream_turn("one", claude_env.project, "u1"))
     sid = started(first).session_id
     pids_after_first = _live_pids(claude_home)
-    assert sid in turn_runner.live_sessions()
+    assert sid in _live_sessions(claude_home), "the CLI stays up for a follow-up"
 
     second = await collect(turn_runner.stream_turn("two", claude_env.project, "u1", session_id=sid))
 
@@ -118,7 +128,7 @@ async def test_sessions_run_in_parallel_and_one_sessions_turns_in_order(
     third_a = asyncio.create_task(turn(a, "a3"))
     only_b = asyncio.create_task(turn(b, "SLOW:8 b1"))
     async with asyncio.timeout(TURN_TIMEOUT_S):
-        while turn_runner.waiting(a) < 2:
+        while not turn_runner.busy(a):
             await asyncio.sleep(0.01)
         assert turn_runner.busy(a)
         results = await asyncio.gather(first_a, second_a, third_a, only_b)
@@ -161,7 +171,7 @@ async def test_a_turn_nobody_reads_is_stopped_and_the_session_freed(
         await stream.aclose()  # the chat went away mid-answer
 
     assert not turn_runner.busy(sid)
-    assert sid in turn_runner.live_sessions(), "the interrupted CLI settled and was kept"
+    assert sid in _live_sessions(claude_home), "the interrupted CLI settled and was kept"
     after = await collect(
         turn_runner.stream_turn("still there?", claude_env.project, "u1", session_id=sid)
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from session_core.claude_home import ClaudeHome
-from session_core.history import append_history_entry
+from session_core.history_writer import append_history_entry
 
 
 def bundled_cli_path() -> Path:

@@ -21,7 +21,8 @@ from typing import Any
 from claude_agent_sdk import ClaudeSDKClient, Message, Transport, query
 from claude_agent_sdk._internal.transport.subprocess_cli import SubprocessCLITransport
 
-from session_core.sdk_door import TurnOptions, build_options
+from session_core.sdk_options import build_options
+from session_core.sdk_values import TurnOptions
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.claude_cli import isolated_claude_env
 

@@ -15,7 +15,8 @@ import pytest
 
 from session_core.catalog import AmbiguousSession, SessionCatalog, UnknownSession
 from session_core.claude_home import ClaudeHome, project_key
-from session_core.history import HistoryIndex, append_history_entry
+from session_core.history_index import HistoryIndex
+from session_core.history_writer import append_history_entry
 from session_core.liveness import pid_alive
 
 OLD = "aaaaaaaa-1111-4000-8000-000000000001"

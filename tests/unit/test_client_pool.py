@@ -57,8 +57,7 @@ async def test_over_the_cap_the_least_recently_used_idle_client_goes() -> None:
     assert b.closed and not a.closed
     pool.mark_busy(c)
     await pool.give_back("c", c)
-    assert pool.idle_keys() == ["a", "c"]
-    assert pool.live == 2
+    assert pool.live == 2 and not (a.closed or c.closed)
     await pool.aclose()
     assert a.closed and c.closed
 
@@ -90,7 +89,7 @@ async def test_idle_clients_are_closed_after_the_timeout() -> None:
     clock.now = 10
     assert await pool.reap() == 1
     assert old.closed and not fresh.closed
-    assert pool.idle_keys() == ["fresh"]
+    assert pool.live == 1
     await pool.aclose()
 
 

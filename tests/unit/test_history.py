@@ -10,17 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from session_core.history import (
+from session_core.history_index import HistoryIndex
+from session_core.history_lines import (
     MAX_LINE_BYTES,
     HistoryEntry,
-    HistoryIndex,
-    HistoryLockTimeout,
-    append_history_entry,
     filter_by_directory,
-    history_lock,
     is_slash_command,
     read_claude_history,
 )
+from session_core.history_writer import HistoryLockTimeout, append_history_entry, history_lock
 from tests.fakes.claude_cli import history_line
 
 SID = "3178c6da-b143-48a8-a304-b603e86ae1d1"

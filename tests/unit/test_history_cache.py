@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from session_core import history_cache
-from session_core.history import HistoryIndex
+from session_core.history_index import HistoryIndex
 from tests.fakes.claude_cli import history_line as line
 from tests.unit.test_history_scan import noisy_history
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from session_core import history
-from session_core.history import HistoryIndex, SessionRecord, read_claude_history
+from session_core.history_index import HistoryIndex
+from session_core.history_lines import SessionRecord, read_claude_history
 from tests.fakes.claude_cli import history_line as line
 
 A = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -300,15 +299,6 @@ def naive_newest(data: bytes, project: str) -> str | None:
         ):
             found = entry["sessionId"]
     return found
-
-
-@pytest.fixture
-def small_blocks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tiny read blocks so a short test file crosses many block boundaries."""
-    monkeypatch.setattr(history, "_TAIL_BLOCK", 97)
-    monkeypatch.setattr(history, "_READ_CHUNK", 61)
-    monkeypatch.setattr(history, "MAX_LINE_BYTES", 300)
-    yield
 
 
 @settings(

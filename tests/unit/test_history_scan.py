@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from session_core import history
-from session_core.history import HistoryIndex
+from session_core.history_index import HistoryIndex
 from session_core.history_scan import directory_sessions
 from tests.fakes.claude_cli import history_line as line
 
@@ -27,15 +25,6 @@ HOMES = {
 DIRECTORIES = ["/w/p", "/w/p2", "/w/ü", "/x", "/w", "/nowhere"]
 DISPLAYS = ["fix it", "/exit", "/model opus", "", "  ", 'see "/w/p" and "/w/ü/x"', "日本語"]
 BROKEN = [b"\n", b"{\n", b"\xff\n", b"[]\n", b'{"display":1,"project":"/w/p"}\n']
-
-
-@pytest.fixture
-def small_blocks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tiny read blocks so a short test file crosses many block boundaries."""
-    monkeypatch.setattr(history, "_TAIL_BLOCK", 97)
-    monkeypatch.setattr(history, "_READ_CHUNK", 61)
-    monkeypatch.setattr(history, "MAX_LINE_BYTES", 300)
-    yield
 
 
 @st.composite

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from session_core.history import append_history_entry, read_claude_history
+from session_core.history_lines import read_claude_history
+from session_core.history_writer import append_history_entry
 
 REPO = Path(__file__).resolve().parents[2]
 PARTIAL = b'{"display":"killed mid-wri'
@@ -66,7 +67,7 @@ def test_a_file_ending_in_a_newline_gets_no_blank_line(tmp_path: Path) -> None:
 LIMITED_WRITER = """
 import errno, resource, signal, sys
 from pathlib import Path
-from session_core.history import append_history_entry
+from session_core.history_writer import append_history_entry
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 path, limit = Path(sys.argv[1]), int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))

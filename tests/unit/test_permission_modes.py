@@ -10,7 +10,8 @@ import pytest
 
 from chat_adapters.settings import SettingsError, load_settings
 from session_core.permission_modes import EffectiveMode, effective_mode
-from session_core.sdk_door import TurnOptions, build_options
+from session_core.sdk_options import build_options
+from session_core.sdk_values import TurnOptions
 
 
 @pytest.mark.parametrize(

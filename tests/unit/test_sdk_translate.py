@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from session_core.events import TextDelta, ToolFinished, ToolStarted, TurnEvent, TurnFinished
-from session_core.sdk_door import TranslationState, translate
+from session_core.sdk_events import translate
+from session_core.sdk_values import TranslationState
 from tests.fakes.sdk_streams import SCENARIOS, load_frames, replay
 
 

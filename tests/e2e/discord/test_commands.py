@@ -13,7 +13,7 @@ import pytest
 
 from chat_adapters.discord import surface as surface_module
 from session_core.claude_home import ClaudeHome, project_key
-from session_core.history import append_history_entry
+from session_core.history_writer import append_history_entry
 from storage import Database
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, final, has_stop
 from tests.fakes.anthropic import FakeAnthropic, Reply

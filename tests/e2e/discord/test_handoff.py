@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from session_core.history import read_claude_history
+from session_core.history_lines import read_claude_history
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, choose, final
 from tests.fakes.anthropic import FakeAnthropic, conversation_text, last_prompt
 from tests.fakes.claude_cli import ClaudeEnv, run_claude_print, terminal_session

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from session_core.history import read_claude_history
+from session_core.history_lines import read_claude_history
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, discord_values, final
 from tests.e2e.telegram.conftest import USER, answer, say, telegram_values
 from tests.fakes.anthropic import FakeAnthropic, conversation_text, last_prompt

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from session_core.history import read_claude_history
+from session_core.history_lines import read_claude_history
 from tests.e2e.telegram.conftest import (
     USER,
     WAIT_S,

@@ -1,7 +1,7 @@
-"""The plain values the SDK door and the runner share, free of ``claude_agent_sdk``.
+"""The plain values the SDK boundary and the runner share, free of ``claude_agent_sdk``.
 
-The runner imports these at start-up; ``sdk_door`` (and with it the SDK and ``mcp``,
-over a second of imports) is loaded only when the first connection is made, so
+The runner imports these at start-up; ``sdk_connection`` (and with it the SDK and
+``mcp``, over a second of imports) is loaded only when the first connection is made, so
 ``baton run`` connects its chat apps without waiting for it.
 """
 
@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from session_core.approvals import PermissionMode
 from session_core.events import TurnFinished
+
+_REASON_LIMIT = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +57,16 @@ class TranslationState:
     finished: TurnFinished | None = None
 
 
-class DoorError(Exception):
-    """The CLI could not start, resume, or carry on; ``reason`` is one short line."""
+class SdkError(Exception):
+    """A call across the SDK boundary failed: the CLI could not start, resume, or carry
+    on. ``reason`` is one short line."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def short_reason(text: str) -> str:
+    """The first line of ``text``, cut to a length a chat line can hold."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= _REASON_LIMIT else line[: _REASON_LIMIT - 1] + "…"
