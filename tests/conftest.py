@@ -113,7 +113,8 @@ async def dispatcher(
 ) -> AsyncIterator[ChatDispatcher]:
     """The shared command layer over the isolated world, Telegram user "1" allowed,
     approvals answered within 30 s; closed before the runner and the database."""
-    from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
+    from chat_adapters.chat_services import ChatPolicy
+    from chat_adapters.dispatch import ChatDispatcher
     from session_core.catalog import SessionCatalog
     from session_core.roots import ApprovedRoots
 

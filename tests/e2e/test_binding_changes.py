@@ -62,7 +62,7 @@ def _only(fake_api: FakeAnthropic) -> str:
 
 
 def _after_turn_done(dispatcher: ChatDispatcher) -> bool:
-    return all(line.worker is None or line.worker.done() for line in dispatcher._lines.values())
+    return dispatcher.lines.settled()
 
 
 async def test_cd_sent_during_a_fallback_turn_is_kept(

@@ -11,7 +11,8 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from chat_adapters.dispatch import ChatDispatcher, Sender
+from chat_adapters.chat_input import Sender
+from chat_adapters.dispatch import ChatDispatcher
 from session_core.history import append_history_entry, read_claude_history
 from storage import ChatKey
 from tests.e2e.bot_process import BatonProcess, telegram_bot_env

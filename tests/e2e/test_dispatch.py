@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
+from chat_adapters.chat_input import Attachment, Sender
+from chat_adapters.dispatch import ChatDispatcher
 from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history import read_claude_history
 from storage import ChatKey, Database

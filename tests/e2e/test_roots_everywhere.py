@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from chat_adapters.dispatch import ChatDispatcher, ChatPolicy, Sender
+from chat_adapters.chat_input import Sender
+from chat_adapters.chat_services import ChatPolicy
+from chat_adapters.dispatch import ChatDispatcher
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome
 from session_core.events import TurnFinished
@@ -65,9 +67,7 @@ async def guarded(
 async def settle(dispatcher: ChatDispatcher) -> None:
     for _ in range(200):
         await asyncio.sleep(0.02)
-        if not dispatcher._tasks and all(
-            not line.running and line.queue.empty() for line in dispatcher._lines.values()
-        ):
+        if dispatcher.settled():
             return
 
 
