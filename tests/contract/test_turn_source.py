@@ -49,7 +49,7 @@ async def subject(
     scripted = ScriptedRunner(claude_home)
 
     def slow() -> str:
-        scripted.script(ScriptedTurn((TextDelta("tick"), Hold())))
+        scripted.script(ScriptedTurn((TextDelta("tick "), Hold())))
         return "go slowly"
 
     yield Subject(scripted, project, slow)

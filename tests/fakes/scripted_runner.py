@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 import uuid
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -103,6 +104,8 @@ class ScriptedRunner:
         self.commands = CommandBook()
         self.calls: list[TurnCall] = []
         self.interrupts: list[str] = []
+        self.started: list[str] = []
+        """The session id of each turn, in the order they started."""
         self.decisions: list[ApprovalDecision] = []
         self.holders: dict[str, str] = {}
         """Sessions another process claims (``holder`` answers from here)."""
@@ -191,6 +194,7 @@ class ScriptedRunner:
             await self._wait(stop, None)
         async with lock:
             self._running[sid] = stop
+            self.started.append(sid)
             outcome = turn.outcome
             said: list[str] = []
             try:
@@ -281,7 +285,22 @@ def write_session_turn(
                 "sessionId": session_id,
             }
             out.write(json.dumps(row) + "\n")
-    append_history_entry(home.history_path, display=prompt, project=project, session_id=session_id)
+    append_history_entry(
+        home.history_path,
+        display=prompt,
+        project=project,
+        session_id=session_id,
+        timestamp_ms=_next_ms(),
+    )
+
+
+_last_ms = [0]
+
+
+def _next_ms() -> int:
+    """Now, but always after the last turn written: pickers order sessions by it."""
+    _last_ms[0] = max(int(time.time() * 1000), _last_ms[0] + 1)
+    return _last_ms[0]
 
 
 def scripted_session(home: ClaudeHome, project: Path, prompt: str, reply: str = "") -> str:
