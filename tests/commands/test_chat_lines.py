@@ -12,7 +12,7 @@ from chat_adapters.dispatch import ChatDispatcher
 from session_core.claude_home import ClaudeHome
 from session_core.events import TextDelta, ToolFinished, ToolStarted
 from storage import Database
-from tests.e2e.test_dispatch import ALICE, CHAT, MALLORY, seen, shows, until
+from tests.e2e.test_dispatch import ALICE, CHAT, MALLORY, UNPACED, seen, shows, until
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.memory_surface import MemorySurface
 from tests.fakes.scripted_runner import Hold, Pause, ScriptedRunner, ScriptedTurn, scripted_session
@@ -25,10 +25,10 @@ async def test_new_then_burst_runs_in_order_and_acknowledges(
     claude_home: ClaudeHome,
 ) -> None:
     old = scripted_session(claude_home, claude_env.project, "old session")
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     await scripted.on_command(surface, CHAT, ALICE, "new", "")
     assert "next message starts a new session" in seen(surface)
-    scripted_runner.script(ScriptedTurn((TextDelta("tick"), Pause(0.3), TextDelta(" first"))))
+    scripted_runner.script(ScriptedTurn((TextDelta("tick"), Pause(0.1), TextDelta(" first"))))
     await scripted.on_text(surface, CHAT, ALICE, "first")
     for word in ("second", "third"):
         await scripted.on_text(surface, CHAT, ALICE, word)
@@ -47,7 +47,7 @@ async def test_stop_interrupts_the_running_turn(
     scripted: ChatDispatcher, scripted_runner: ScriptedRunner
 ) -> None:
     scripted_runner.script(ScriptedTurn((TextDelta("tick "), Hold())))
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     await scripted.on_text(surface, CHAT, ALICE, "go")
     await until(shows(surface, "tick"), "streaming started")
     await scripted.on_command(surface, CHAT, ALICE, "stop", "")
@@ -59,7 +59,7 @@ async def test_stop_interrupts_the_running_turn(
 async def test_unauthorized_user_is_audited_and_never_reaches_claude(
     scripted: ChatDispatcher, scripted_runner: ScriptedRunner, database: Database
 ) -> None:
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     assert not await scripted.authorize(MALLORY, CHAT, "text")
     await scripted.on_text(surface, CHAT, MALLORY, "rm -rf everything")
     await scripted.on_command(surface, CHAT, MALLORY, "status", "")
@@ -82,7 +82,7 @@ async def test_long_tool_output_arrives_as_a_file_at_verbosity_2(
             )
         )
     )
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     await scripted.on_command(surface, CHAT, ALICE, "verbose", "2")
     await scripted.on_text(surface, CHAT, ALICE, "read the log")
     await until(shows(surface, "read it"), "the answer")
@@ -99,7 +99,7 @@ async def test_photos_go_as_images_and_files_as_paths_in_the_inbox(
         "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
         "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
     )
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     await scripted.on_text(
         surface,
         CHAT,

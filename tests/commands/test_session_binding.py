@@ -11,7 +11,7 @@ from chat_adapters.chat_input import Sender
 from chat_adapters.dispatch import ChatDispatcher
 from session_core.claude_home import ClaudeHome
 from storage import ChatKey, Database
-from tests.e2e.test_dispatch import ALICE, CHAT, seen, shows, until
+from tests.e2e.test_dispatch import ALICE, CHAT, UNPACED, seen, shows, until
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.memory_surface import MemorySurface
 from tests.fakes.scripted_runner import ScriptedRunner, scripted_session
@@ -24,7 +24,7 @@ async def test_follows_the_terminal_session_and_says_so(
     claude_home: ClaudeHome,
 ) -> None:
     sid = scripted_session(claude_home, claude_env.project, "refactor the parser")
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     await scripted.on_text(surface, CHAT, ALICE, "and now the tests")
     await until(shows(surface, "SCRIPTED-REPLY to: and now the tests"), "the answer")
     assert "Continuing “refactor the parser”" in seen(surface)
@@ -40,7 +40,7 @@ async def test_sessions_picker_pins_and_previews(
 ) -> None:
     older = scripted_session(claude_home, claude_env.project, "older work")
     scripted_session(claude_home, claude_env.project, "newer work")
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     await scripted.on_command(surface, CHAT, ALICE, "sessions", "")
     await until(lambda: surface.pending_prompt is not None, "the picker")
     prompt = surface.pending_prompt
@@ -61,7 +61,7 @@ async def test_sessions_picker_pins_and_previews(
 async def test_cd_escape_and_unknown_command_are_explained(
     scripted: ChatDispatcher, claude_env: ClaudeEnv
 ) -> None:
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     await scripted.on_command(surface, CHAT, ALICE, "cd", "../..")
     assert "outside the approved roots" in seen(surface)
     (claude_env.project / "sub dir").mkdir()
@@ -77,7 +77,7 @@ async def test_handoff_and_status(
     scripted: ChatDispatcher, claude_env: ClaudeEnv, claude_home: ClaudeHome
 ) -> None:
     sid = scripted_session(claude_home, claude_env.project, "desk work")
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     await scripted.on_command(surface, CHAT, ALICE, "handoff", "")
     assert f"cd {claude_env.project} && claude --resume {sid}" in seen(surface)
     await scripted.on_command(surface, CHAT, ALICE, "status", "")
@@ -94,11 +94,11 @@ async def test_handoff_and_status(
 async def test_a_telegram_session_is_picked_up_in_discord_with_its_doors(
     scripted: ChatDispatcher, scripted_runner: ScriptedRunner, database: Database
 ) -> None:
-    phone = MemorySurface()
+    phone = MemorySurface(UNPACED)
     await scripted.on_text(phone, CHAT, ALICE, "begun in telegram")
     await until(shows(phone, "to: begun in telegram"), "telegram answer")
     await until(lambda: not scripted.has_work(CHAT), "the turn's bookkeeping")
-    desk = MemorySurface(surface_id="memory:discord")
+    desk = MemorySurface(UNPACED, surface_id="memory:discord")
     bob = Sender(app="discord", user_id="2")
     scripted.policy = dataclasses.replace(
         scripted.policy, allowed_users=frozenset({("telegram", "1"), ("discord", "2")})

@@ -9,7 +9,7 @@ from chat_adapters.dispatch import ChatDispatcher
 from session_core.claude_home import ClaudeHome
 from session_core.events import TextDelta
 from storage import Database
-from tests.e2e.test_dispatch import ALICE, CHAT, shows, until
+from tests.e2e.test_dispatch import ALICE, CHAT, UNPACED, shows, until
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.memory_surface import MemorySurface
 from tests.fakes.scripted_runner import Hold, ScriptedRunner, ScriptedTurn, scripted_session
@@ -22,7 +22,7 @@ HELD_FALLBACK = ScriptedTurn((TextDelta("tick "), Hold()), resume_failure="No co
 async def test_new_sent_during_a_new_sessions_first_turn_is_kept(
     scripted: ChatDispatcher, scripted_runner: ScriptedRunner, database: Database
 ) -> None:
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     await scripted.on_command(surface, CHAT, ALICE, "new", "")
     scripted_runner.script(HELD)
     await scripted.on_text(surface, CHAT, ALICE, "first")
@@ -48,7 +48,7 @@ async def test_resume_sent_during_a_fallback_turn_is_kept(
     database: Database,
 ) -> None:
     older = scripted_session(claude_home, claude_env.project, "the older session")
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     # Pinned to a session that no longer resumes: the turn falls back to a fresh one.
     await database.preferences.update(CHAT, pinned_session_id=GONE)
     scripted_runner.script(HELD_FALLBACK)
@@ -69,7 +69,7 @@ async def test_cd_sent_during_a_fallback_turn_is_kept(
     database: Database,
 ) -> None:
     (claude_env.project / "sub").mkdir()
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     await database.preferences.update(CHAT, pinned_session_id=GONE)
     scripted_runner.script(HELD_FALLBACK)
     await scripted.on_text(surface, CHAT, ALICE, "go")
@@ -86,7 +86,7 @@ async def test_a_fallback_turn_pins_its_fresh_session_when_nothing_changed(
     scripted: ChatDispatcher, scripted_runner: ScriptedRunner, database: Database
 ) -> None:
     """The other side of the rule: without a change, the bookkeeping does move on."""
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     await database.preferences.update(CHAT, pinned_session_id=GONE)
     scripted_runner.script(HELD_FALLBACK)
     await scripted.on_text(surface, CHAT, ALICE, "go")

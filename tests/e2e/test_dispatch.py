@@ -8,6 +8,7 @@ Telegram and Discord suites check the same flows through their own fake servers.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import re
@@ -25,12 +26,15 @@ from session_core.history import read_claude_history
 from storage import ChatKey, Database
 from tests.fakes.anthropic import FakeAnthropic, Reply, conversation_text, tool_results
 from tests.fakes.claude_cli import ClaudeEnv, run_claude_print, terminal_session
-from tests.fakes.memory_surface import MemorySurface
+from tests.fakes.memory_surface import TELEGRAM_LIKE, MemorySurface
 
 ALICE = Sender(app="telegram", user_id="1", display_name="alice")
 MALLORY = Sender(app="telegram", user_id="666", display_name="mallory")
 CHAT = ChatKey.of("telegram", 100)
 WAIT_S = 60.0
+UNPACED = dataclasses.replace(TELEGRAM_LIKE, min_edit_interval_s=0.0)
+"""Telegram's limits without its pacing: tests of the command layer need not wait a
+second between a reply's edits."""
 
 
 async def until(check: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
