@@ -15,8 +15,9 @@ The contract of :meth:`TurnSource.stream_turn`:
   ``resume_failed``, ...). A failed resume that fell back to a fresh session says so in
   ``resume_failure`` on both ``TurnStarted`` and ``TurnFinished``.
 - **Stable session id.** ``TurnFinished.session_id`` equals ``TurnStarted.session_id``.
-- **Busy while running.** Between ``TurnStarted`` and ``TurnFinished``,
-  ``busy(session_id)`` is True; once ``TurnFinished`` was yielded it is False again.
+- **Busy while running.** From ``TurnStarted`` until the stream ends,
+  ``busy(session_id)`` is True (a second turn on the session waits its turn); once
+  the stream is exhausted or closed it is False again.
 - **Interrupt.** ``interrupt(session_id)`` on a running turn returns True and the turn
   ends soon with one ``TurnFinished(outcome="interrupted")``; on a session with no
   running turn it returns False and changes nothing.
