@@ -123,7 +123,7 @@ class ScriptedRunner:
         self._scripts.extend(turns)
 
     def release(self) -> None:
-        """Let every turn waiting at a Hold go on."""
+        """Let every turn waiting at a Hold go on (and any later Hold pass at once)."""
         self._release.set()
 
     # -- TurnSource ----------------------------------------------------------------------
