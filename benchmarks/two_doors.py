@@ -22,7 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chat_adapters.dispatch import ChatDispatcher, ChatPolicy, Sender
+from chat_adapters.chat_input import Sender
+from chat_adapters.chat_services import ChatPolicy
+from chat_adapters.dispatch import ChatDispatcher
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history_lines import read_claude_history

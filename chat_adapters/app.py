@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import structlog
 
-from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
+from chat_adapters.chat_services import ChatPolicy
+from chat_adapters.dispatch import ChatDispatcher
 from chat_adapters.logs import configure_logging
 from chat_adapters.private_data import prepare_data_dir
 from chat_adapters.redaction import Redactor

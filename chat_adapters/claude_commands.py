@@ -21,8 +21,8 @@ from chat_adapters.commands import CommandSpec
 from chat_adapters.redaction import Redactor
 from chat_adapters.surface import Surface
 from session_core.claude_commands import ClaudeCommand, ContextUsage, refusal
-from session_core.runner import TurnRunner
 from session_core.sdk_values import SdkError
+from session_core.turn_source import TurnSource
 
 log = structlog.get_logger(__name__)
 
@@ -93,7 +93,7 @@ def _cut(text: str, limit: int) -> str:
 class ClaudeCommandBridge:
     """What the dispatcher delegates Claude Code's commands to."""
 
-    def __init__(self, runner: TurnRunner, redactor: Redactor) -> None:
+    def __init__(self, runner: TurnSource, redactor: Redactor) -> None:
         self.runner = runner
         self.redactor = redactor
         self._menus: dict[str, tuple[str, ...]] = {}

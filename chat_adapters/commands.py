@@ -1,7 +1,8 @@
 """Every chat command, declared once.
 
-Telegram registers these with ``setMyCommands`` and Discord as slash commands; the
-handling lives once in :mod:`chat_adapters.dispatch`. Names follow the stricter of the
+Telegram registers these with ``setMyCommands`` and Discord as slash commands; each
+handler is attached to its spec by name (:mod:`chat_adapters.command_calls`), and the
+dispatcher refuses to start when one is missing. Names follow the stricter of the
 two apps' rules (Telegram: 1–32 of ``a-z 0-9 _``; Discord: lowercase, ≤ 32), checked
 when the table is built, so a bad name fails at import, not at registration.
 """
@@ -39,6 +40,9 @@ class CommandSpec:
     description: str
     options: tuple[Option, ...] = ()
     apps: AppScope = "both"
+    app_handles: bool = False
+    """The app answers it itself and never hands it to the dispatcher (Discord's /ask:
+    a typed answer to a pending question, else a prompt with the interaction's id)."""
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -65,6 +69,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Send a prompt to Claude in this chat's session",
         (Option("prompt", "What to ask Claude", required=True),),
         apps="discord",
+        app_handles=True,
     ),
     CommandSpec("sessions", "Pick a session of this directory to continue"),
     CommandSpec(

@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from chat_adapters.chat_input import Sender
 from chat_adapters.choices import Choice, ChoicePrompt
-from chat_adapters.dispatch import ChatDispatcher, Sender
+from chat_adapters.dispatch import ChatDispatcher
 from chat_adapters.session_views import one_line, short_id
 from chat_adapters.surface import Surface
 from session_core.catalog import SessionSummary
@@ -116,7 +117,7 @@ async def _moved_on(dispatcher: ChatDispatcher, prompt: InboundPrompt) -> Sessio
     if prompt.session_id:
         summary = await asyncio.to_thread(dispatcher.catalog.get, prompt.session_id)
     else:
-        summary = await dispatcher._current(prompt.chat)
+        summary = await dispatcher.current(prompt.chat)
     if summary is None or not summary.prompt_count:
         return None
     newer = summary.last_activity > prompt.received_at

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from session_core.claude_home import ClaudeHome
     from session_core.runner import TurnRunner
     from storage import Database
+    from tests.fakes.scripted_runner import ScriptedRunner
     from tests.fakes.telegram_api import FakeTelegram
 
 
@@ -113,12 +114,49 @@ async def dispatcher(
 ) -> AsyncIterator[ChatDispatcher]:
     """The shared command layer over the isolated world, Telegram user "1" allowed,
     approvals answered within 30 s; closed before the runner and the database."""
-    from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
+    from chat_adapters.chat_services import ChatPolicy
+    from chat_adapters.dispatch import ChatDispatcher
     from session_core.catalog import SessionCatalog
     from session_core.roots import ApprovedRoots
 
     chats = ChatDispatcher(
         runner=turn_runner,
+        catalog=SessionCatalog(claude_home),
+        roots=ApprovedRoots((claude_env.project,)),
+        database=database,
+        policy=ChatPolicy(allowed_users=frozenset({("telegram", "1")}), approval_timeout_s=30),
+        inbox_dir=tmp_path / "inbox",
+    )
+    try:
+        yield chats
+    finally:
+        await chats.aclose()
+
+
+@pytest.fixture
+def scripted_runner(claude_home: ClaudeHome) -> ScriptedRunner:
+    """A TurnSource that plays scripted turns and writes them where the catalog looks."""
+    from tests.fakes.scripted_runner import ScriptedRunner
+
+    return ScriptedRunner(claude_home)
+
+
+@pytest.fixture
+async def scripted(
+    claude_env: ClaudeEnv,
+    claude_home: ClaudeHome,
+    database: Database,
+    scripted_runner: ScriptedRunner,
+    tmp_path: Path,
+) -> AsyncIterator[ChatDispatcher]:
+    """``dispatcher`` over the ScriptedRunner: the command layer in milliseconds."""
+    from chat_adapters.chat_services import ChatPolicy
+    from chat_adapters.dispatch import ChatDispatcher
+    from session_core.catalog import SessionCatalog
+    from session_core.roots import ApprovedRoots
+
+    chats = ChatDispatcher(
+        runner=scripted_runner,
         catalog=SessionCatalog(claude_home),
         roots=ApprovedRoots((claude_env.project,)),
         database=database,

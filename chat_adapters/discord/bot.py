@@ -33,11 +33,12 @@ import discord
 import structlog
 from discord import app_commands
 
+from chat_adapters.chat_input import Attachment, Sender
 from chat_adapters.commands import CommandSpec, Completion, commands_for
 from chat_adapters.discord.client import BatonClient, use_endpoints
 from chat_adapters.discord.surface import DiscordSurface, MessageChannel
 from chat_adapters.discord.voice_clips import audio_clip, split_audio
-from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
+from chat_adapters.dispatch import ChatDispatcher
 from chat_adapters.press_gate import Press
 from chat_adapters.recovery import recover_prompts
 from chat_adapters.unusable import unusable_text

@@ -25,9 +25,10 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from chat_adapters.chat_input import Attachment, Sender
 from chat_adapters.chat_queues import OrderedIntake
 from chat_adapters.commands import parse_command
-from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
+from chat_adapters.dispatch import ChatDispatcher
 from chat_adapters.recent_keys import RecentKeys
 from chat_adapters.surface import truncate_to
 from chat_adapters.telegram.buttons import Buttons

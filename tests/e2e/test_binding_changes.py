@@ -1,80 +1,101 @@
 """Binding changes sent while a turn runs win (issue 10, finding 4): ``/new``,
 ``/resume`` and ``/cd`` apply after the running turn, and its bookkeeping never
-writes over them. The shared command layer, the real CLI, FakeAnthropic."""
+writes over them. The shared command layer over the ScriptedRunner: a turn held open
+until the change is made, and a pinned session that no longer resumes."""
 
 from __future__ import annotations
 
 from chat_adapters.dispatch import ChatDispatcher
+from session_core.claude_home import ClaudeHome
+from session_core.events import TextDelta
 from storage import Database
-from tests.e2e.test_dispatch import ALICE, CHAT, shows, until
-from tests.fakes.anthropic import FakeAnthropic
-from tests.fakes.claude_cli import ClaudeEnv, terminal_session
+from tests.e2e.test_dispatch import ALICE, CHAT, UNPACED, shows, until
+from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.memory_surface import MemorySurface
+from tests.fakes.scripted_runner import Hold, ScriptedRunner, ScriptedTurn, scripted_session
 
 GONE = "00000000-dead-4bad-beef-000000000000"
+HELD = ScriptedTurn((TextDelta("tick "), Hold()))
+HELD_FALLBACK = ScriptedTurn((TextDelta("tick "), Hold()), resume_failure="No conversation found")
 
 
 async def test_new_sent_during_a_new_sessions_first_turn_is_kept(
-    dispatcher: ChatDispatcher, database: Database, fake_api: FakeAnthropic
+    scripted: ChatDispatcher, scripted_runner: ScriptedRunner, database: Database
 ) -> None:
-    surface = MemorySurface()
-    await dispatcher.on_command(surface, CHAT, ALICE, "new", "")
-    await dispatcher.on_text(surface, CHAT, ALICE, "SLOW:8 first")
+    surface = MemorySurface(UNPACED)
+    await scripted.on_command(surface, CHAT, ALICE, "new", "")
+    scripted_runner.script(HELD)
+    await scripted.on_text(surface, CHAT, ALICE, "first")
     await until(shows(surface, "tick"), "the turn streams")
-    await dispatcher.on_command(surface, CHAT, ALICE, "new", "")
-    await until(lambda: _after_turn_done(dispatcher), "the turn and its bookkeeping end")
-    first = _only(fake_api)
+    await scripted.on_command(surface, CHAT, ALICE, "new", "")
+    scripted_runner.release()
+    await until(lambda: _after_turn_done(scripted), "the turn and its bookkeeping end")
+    first = scripted_runner.started[0]
     prefs = await database.preferences.get(CHAT)
     assert prefs.force_new, "the /new sent during the turn was overwritten"
 
-    await dispatcher.on_text(surface, CHAT, ALICE, "second")
+    await scripted.on_text(surface, CHAT, ALICE, "second")
     await until(shows(surface, "to: second"), "the next answer")
-    sessions = {r.session_id for r in fake_api.messages_requests()}
-    assert len(sessions) == 2 and first in sessions
+    assert scripted_runner.calls[-1].force_new, "the second message starts a new session"
+    assert len(set(scripted_runner.started)) == 2 and first in scripted_runner.started
 
 
 async def test_resume_sent_during_a_fallback_turn_is_kept(
-    dispatcher: ChatDispatcher,
+    scripted: ChatDispatcher,
+    scripted_runner: ScriptedRunner,
     claude_env: ClaudeEnv,
+    claude_home: ClaudeHome,
     database: Database,
-    fake_api: FakeAnthropic,
 ) -> None:
-    older = terminal_session(claude_env, "the older session")
-    surface = MemorySurface()
+    older = scripted_session(claude_home, claude_env.project, "the older session")
+    surface = MemorySurface(UNPACED)
     # Pinned to a session that no longer resumes: the turn falls back to a fresh one.
     await database.preferences.update(CHAT, pinned_session_id=GONE)
-    await dispatcher.on_text(surface, CHAT, ALICE, "SLOW:8 go")
+    scripted_runner.script(HELD_FALLBACK)
+    await scripted.on_text(surface, CHAT, ALICE, "go")
     await until(shows(surface, "tick"), "the turn streams")
-    await dispatcher.on_command(surface, CHAT, ALICE, "resume", older)
-    await until(lambda: _after_turn_done(dispatcher), "the turn and its bookkeeping end")
+    assert "Could not resume session `00000000`" in "\n".join(m.display for m in surface.messages)
+    await scripted.on_command(surface, CHAT, ALICE, "resume", older)
+    scripted_runner.release()
+    await until(lambda: _after_turn_done(scripted), "the turn and its bookkeeping end")
     prefs = await database.preferences.get(CHAT)
     assert prefs.pinned_session_id == older, "the /resume sent during the turn was overwritten"
 
 
-def _sessions(fake_api: FakeAnthropic) -> set[str]:
-    return {r.session_id for r in fake_api.messages_requests() if r.session_id}
-
-
-def _only(fake_api: FakeAnthropic) -> str:
-    found = _sessions(fake_api)
-    assert len(found) == 1, found
-    return next(iter(found))
-
-
-def _after_turn_done(dispatcher: ChatDispatcher) -> bool:
-    return all(line.worker is None or line.worker.done() for line in dispatcher._lines.values())
-
-
 async def test_cd_sent_during_a_fallback_turn_is_kept(
-    dispatcher: ChatDispatcher, claude_env: ClaudeEnv, database: Database
+    scripted: ChatDispatcher,
+    scripted_runner: ScriptedRunner,
+    claude_env: ClaudeEnv,
+    database: Database,
 ) -> None:
     (claude_env.project / "sub").mkdir()
-    surface = MemorySurface()
+    surface = MemorySurface(UNPACED)
     await database.preferences.update(CHAT, pinned_session_id=GONE)
-    await dispatcher.on_text(surface, CHAT, ALICE, "SLOW:8 go")
+    scripted_runner.script(HELD_FALLBACK)
+    await scripted.on_text(surface, CHAT, ALICE, "go")
     await until(shows(surface, "tick"), "the turn streams")
-    await dispatcher.on_command(surface, CHAT, ALICE, "cd", "sub")
-    await until(lambda: _after_turn_done(dispatcher), "the turn and its bookkeeping end")
+    await scripted.on_command(surface, CHAT, ALICE, "cd", "sub")
+    scripted_runner.release()
+    await until(lambda: _after_turn_done(scripted), "the turn and its bookkeeping end")
     prefs = await database.preferences.get(CHAT)
     assert prefs.directory == str(claude_env.project / "sub")
     assert prefs.pinned_session_id is None, "the turn pinned its session over the /cd"
+
+
+async def test_a_fallback_turn_pins_its_fresh_session_when_nothing_changed(
+    scripted: ChatDispatcher, scripted_runner: ScriptedRunner, database: Database
+) -> None:
+    """The other side of the rule: without a change, the bookkeeping does move on."""
+    surface = MemorySurface(UNPACED)
+    await database.preferences.update(CHAT, pinned_session_id=GONE)
+    scripted_runner.script(HELD_FALLBACK)
+    await scripted.on_text(surface, CHAT, ALICE, "go")
+    await until(shows(surface, "tick"), "the turn streams")
+    scripted_runner.release()
+    await until(lambda: _after_turn_done(scripted), "the turn and its bookkeeping end")
+    prefs = await database.preferences.get(CHAT)
+    assert prefs.pinned_session_id == scripted_runner.started[0] != GONE
+
+
+def _after_turn_done(dispatcher: ChatDispatcher) -> bool:
+    return dispatcher.lines.settled()

@@ -11,7 +11,8 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from chat_adapters.dispatch import ChatDispatcher, Sender
+from chat_adapters.chat_input import Sender
+from chat_adapters.dispatch import ChatDispatcher
 from session_core.history_lines import read_claude_history
 from session_core.history_writer import append_history_entry
 from storage import ChatKey

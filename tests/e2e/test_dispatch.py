@@ -1,6 +1,8 @@
-"""The shared command layer end to end: an in-memory chat surface, the real Claude CLI
-and FakeAnthropic. What is checked here holds for every app; the Telegram and Discord
-suites check the same flows through their own fake servers.
+"""The shared command layer's seams end to end: an in-memory chat surface, the real
+Claude CLI and FakeAnthropic. Only what needs the real CLI is here (a chat's session
+resumed at the desk, approvals and answers reaching the model, forks, images); the
+command layer's own behaviour runs over the ScriptedRunner in tests/commands/. The
+Telegram and Discord suites check the same flows through their own fake servers.
 """
 
 from __future__ import annotations
@@ -17,18 +19,22 @@ from pathlib import Path
 
 import pytest
 
-from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
+from chat_adapters.chat_input import Attachment, Sender
+from chat_adapters.dispatch import ChatDispatcher
 from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history_lines import read_claude_history
 from storage import ChatKey, Database
 from tests.fakes.anthropic import FakeAnthropic, Reply, conversation_text, tool_results
 from tests.fakes.claude_cli import ClaudeEnv, run_claude_print, terminal_session
-from tests.fakes.memory_surface import MemorySurface
+from tests.fakes.memory_surface import TELEGRAM_LIKE, MemorySurface
 
 ALICE = Sender(app="telegram", user_id="1", display_name="alice")
 MALLORY = Sender(app="telegram", user_id="666", display_name="mallory")
 CHAT = ChatKey.of("telegram", 100)
 WAIT_S = 60.0
+UNPACED = dataclasses.replace(TELEGRAM_LIKE, min_edit_interval_s=0.0)
+"""Telegram's limits without its pacing: tests of the command layer need not wait a
+second between a reply's edits."""
 
 
 async def until(check: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
@@ -73,105 +79,14 @@ async def test_first_message_starts_a_session_the_terminal_can_resume(
     assert "hello from the phone" in conversation_text(fake_api.messages_requests()[-1])
 
 
-async def test_follows_the_terminal_session_and_says_so(
-    dispatcher: ChatDispatcher, claude_env: ClaudeEnv, fake_api: FakeAnthropic
-) -> None:
-    sid = terminal_session(claude_env, "refactor the parser")
-    surface = MemorySurface()
-    await dispatcher.on_text(surface, CHAT, ALICE, "and now the tests")
-    await until(shows(surface, "FAKE-REPLY #2 to: and now the tests"), "the answer")
-    assert "Continuing “refactor the parser”" in seen(surface)
-    assert "in the terminal" in seen(surface)
-    request = fake_api.requests_for_session(sid)[-1]
-    assert "FAKE-REPLY #1 to: refactor the parser" in conversation_text(request)
-
-
-async def test_sessions_picker_pins_and_previews(
-    dispatcher: ChatDispatcher, claude_env: ClaudeEnv, fake_api: FakeAnthropic
-) -> None:
-    older = terminal_session(claude_env, "older work")
-    terminal_session(claude_env, "newer work")
-    surface = MemorySurface()
-    await dispatcher.on_command(surface, CHAT, ALICE, "sessions", "")
-    await until(lambda: surface.pending_prompt is not None, "the picker")
-    prompt = surface.pending_prompt
-    assert prompt is not None
-    labels = [o.label for o in prompt.options]
-    assert labels[0].startswith("newer work") and labels[1].startswith("older work")
-    assert "➕ New session" in labels
-    surface.choose(labels[1])
-    await until(shows(surface, "Resumed session"), "resumed notice")
-    assert older[:8] in seen(surface)
-    assert "FAKE-REPLY #1 to: older work" in seen(surface)  # the preview
-
-    await dispatcher.on_text(surface, CHAT, ALICE, "continue the older one")
-    await until(shows(surface, "to: continue the older one"), "the answer")
-    assert fake_api.requests_for_session(older)[-1] is fake_api.messages_requests()[-1]
-
-
-async def test_new_then_burst_runs_in_order_and_acknowledges(
-    dispatcher: ChatDispatcher, claude_env: ClaudeEnv, fake_api: FakeAnthropic
-) -> None:
-    old = terminal_session(claude_env, "old session")
-    surface = MemorySurface()
-    await dispatcher.on_command(surface, CHAT, ALICE, "new", "")
-    assert "next message starts a new session" in seen(surface)
-    await dispatcher.on_text(surface, CHAT, ALICE, "SLOW:4 first")
-    for word in ("second", "third"):
-        await dispatcher.on_text(surface, CHAT, ALICE, word)
-    await until(lambda: seen(surface).count("Queued") == 2, "both acknowledged")
-    await until(shows(surface, "to: third"), "all three answered")
-    transcript = seen(surface)
-    assert transcript.index("to: second") < transcript.index("to: third")
-    prompts = [p for p in fake_api.prompts() if p != "old session"]
-    assert prompts[-2:] == ["second", "third"]
-    sessions = {r.session_id for r in fake_api.messages_requests()[1:]}
-    assert len(sessions) == 1 and old not in sessions
-
-
-async def test_stop_interrupts_the_running_turn(
-    dispatcher: ChatDispatcher, fake_api: FakeAnthropic
-) -> None:
-    surface = MemorySurface()
-    await dispatcher.on_text(surface, CHAT, ALICE, "SLOW:40 go")
-    await until(shows(surface, "tick"), "streaming started")
-    await dispatcher.on_command(surface, CHAT, ALICE, "stop", "")
-    await until(shows(surface, "Interrupted"), "interrupted line")
-
-
-async def test_cd_escape_and_unknown_command_are_explained(
-    dispatcher: ChatDispatcher, claude_env: ClaudeEnv
-) -> None:
-    surface = MemorySurface()
-    await dispatcher.on_command(surface, CHAT, ALICE, "cd", "../..")
-    assert "outside the approved roots" in seen(surface)
-    (claude_env.project / "sub dir").mkdir()
-    await dispatcher.on_command(surface, CHAT, ALICE, "cd", "sub dir")
-    assert f"`{claude_env.project / 'sub dir'}`" in seen(surface)
-    await dispatcher.on_command(surface, CHAT, ALICE, "frobnicate", "")
-    assert "Unknown command /frobnicate" in seen(surface)
-
-
-async def test_unauthorized_user_is_audited_and_never_reaches_claude(
-    dispatcher: ChatDispatcher, database: Database, fake_api: FakeAnthropic
-) -> None:
-    surface = MemorySurface()
-    assert not await dispatcher.authorize(MALLORY, CHAT, "text")
-    await dispatcher.on_text(surface, CHAT, MALLORY, "rm -rf everything")
-    await asyncio.sleep(0.5)
-    assert fake_api.messages_requests() == []
-    assert await database.audit.count(allowed=False) == 1
-
-
-@pytest.mark.parametrize("press", ["Allow once", "Deny", None])
+@pytest.mark.parametrize("press", ["Allow once", "Deny"])
 async def test_mutating_bash_waits_for_the_chat(
     dispatcher: ChatDispatcher,
     claude_env: ClaudeEnv,
     fake_api: FakeAnthropic,
-    press: str | None,
+    press: str,
 ) -> None:
-    if press is None:
-        object.__setattr__(dispatcher.policy, "approval_timeout_s", 1.0)
+    """No answer in time is a denial too: tests/commands/test_chat_approvals.py."""
     made = claude_env.project / "made.txt"
     fake_api.script(
         Reply.tool_use("Bash", {"command": "touch made.txt && echo made", "description": "t"}),
@@ -183,14 +98,11 @@ async def test_mutating_bash_waits_for_the_chat(
     prompt = surface.pending_prompt
     assert prompt is not None and prompt.title == "Allow Bash?"
     assert "touch made.txt" in prompt.body
-    if press is not None:
-        surface.choose(press)
+    surface.choose(press)
     await until(shows(surface, "all done"), "the final answer")
     assert made.exists() == (press == "Allow once")
     result = tool_results(fake_api.messages_requests()[-1])[-1]
     assert result.get("is_error", False) == (press != "Allow once")
-    if press is None:
-        assert "No answer in time" in seen(surface)
 
 
 async def test_ask_user_question_answer_reaches_the_model(
@@ -252,22 +164,6 @@ async def test_session_open_in_a_terminal_asks_and_fork_leaves_it_untouched(
     assert entries[0].display == "from the phone" and entries[0].session_id != sid
 
 
-async def test_handoff_and_status(dispatcher: ChatDispatcher, claude_env: ClaudeEnv) -> None:
-    sid = terminal_session(claude_env, "desk work")
-    surface = MemorySurface()
-    await dispatcher.on_command(surface, CHAT, ALICE, "handoff", "")
-    assert f"cd {claude_env.project} && claude --resume {sid}" in seen(surface)
-    await dispatcher.on_command(surface, CHAT, ALICE, "status", "")
-    assert "State: idle" in seen(surface)
-    assert sid[:8] in seen(surface)
-    assert "Claude Code:" not in seen(surface)  # not told: not shown
-
-    told = "2.1.330 (bundled): the claude on PATH (1.0.0) is older"
-    dispatcher.policy = dataclasses.replace(dispatcher.policy, claude_code=told)
-    await dispatcher.on_command(surface, CHAT, ALICE, "status", "")
-    assert f"Claude Code: {told}" in seen(surface)
-
-
 @pytest.mark.parametrize("press", ["Approve", "Keep planning"])
 async def test_plan_mode_shows_the_plan_and_the_answer_reaches_the_model(
     dispatcher: ChatDispatcher, fake_api: FakeAnthropic, press: str
@@ -291,34 +187,6 @@ async def test_plan_mode_shows_the_plan_and_the_answer_reaches_the_model(
     assert bool(result.get("is_error", False)) == (press == "Keep planning")
     if press == "Keep planning":
         assert "keep planning" in json.dumps(result)
-
-
-async def test_a_telegram_session_is_picked_up_in_discord_with_its_doors(
-    dispatcher: ChatDispatcher, database: Database, fake_api: FakeAnthropic
-) -> None:
-    phone = MemorySurface()
-    await dispatcher.on_text(phone, CHAT, ALICE, "begun in telegram")
-    await until(shows(phone, "to: begun in telegram"), "telegram answer")
-    await asyncio.sleep(0.3)
-    desk = MemorySurface(surface_id="memory:discord")
-    bob = Sender(app="discord", user_id="2")
-    object.__setattr__(
-        dispatcher.policy, "allowed_users", frozenset({("telegram", "1"), ("discord", "2")})
-    )
-    channel = ChatKey.of("discord", 555)
-    await dispatcher.on_command(desk, channel, bob, "sessions", "")
-    await until(lambda: desk.pending_prompt is not None, "picker")
-    prompt = desk.pending_prompt
-    assert prompt is not None and "used from Telegram" in prompt.body
-    desk.choose(prompt.options[0].label)
-    await until(shows(desk, "Resumed session"), "resumed")
-    await dispatcher.on_text(desk, channel, bob, "continued in discord")
-    await until(shows(desk, "to: continued in discord"), "discord answer")
-    sid = fake_api.messages_requests()[-1].session_id
-    assert sid == fake_api.messages_requests()[0].session_id
-    assert sid is not None
-    await asyncio.sleep(0.3)
-    assert [d.door for d in await database.doors.doors(sid)] == ["discord", "telegram"]
 
 
 async def test_photos_reach_the_model_as_image_blocks_and_files_as_paths(
@@ -354,19 +222,3 @@ async def test_photos_reach_the_model_as_image_blocks_and_files_as_paths(
     assert saved is not None
     assert Path(saved.group(1)).parent == tmp_path / "inbox"
     assert Path(saved.group(1)).read_bytes() == b"# Notes\n"
-
-
-async def test_long_tool_output_arrives_as_a_file_at_verbosity_2(
-    dispatcher: ChatDispatcher, claude_env: ClaudeEnv, fake_api: FakeAnthropic
-) -> None:
-    big = claude_env.project / "big.txt"
-    big.write_text("".join(f"line {i} of the log\n" for i in range(400)))
-    fake_api.script(Reply.tool_use("Read", {"file_path": str(big)}), Reply(text="read it"))
-    surface = MemorySurface()
-    await dispatcher.on_command(surface, CHAT, ALICE, "verbose", "2")
-    await dispatcher.on_text(surface, CHAT, ALICE, "read the log")
-    await until(shows(surface, "read it"), "the answer")
-    await until(lambda: any(m.file_name for m in surface.messages), "the attached output")
-    attached = next(m for m in surface.messages if m.file_name)
-    assert attached.file_name is not None and attached.file_name.startswith("Read-")
-    assert attached.file_data is not None and b"line 399 of the log" in attached.file_data

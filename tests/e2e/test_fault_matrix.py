@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from chat_adapters.dispatch import ChatDispatcher, Sender
+from chat_adapters.chat_input import Sender
+from chat_adapters.dispatch import ChatDispatcher
 from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history_lines import read_claude_history
 from storage import ChatKey
@@ -64,7 +65,9 @@ async def until_idle(dispatcher: ChatDispatcher, chat: ChatKey = CHAT) -> None:
         while True:
             if not dispatcher.has_work(chat):
                 return  # a chat's line is dropped once its last turn is done
-            line = dispatcher._lines[chat]
+            line = dispatcher.lines.get(chat)
+            if line is None:
+                return
             idle = not line.running and line.queue.empty()
             if idle and (line.worker is None or line.worker.done()):
                 return
@@ -350,7 +353,7 @@ async def test_data_dir_full_while_running_still_answers_and_says_so(
     """User sees: ``⚠️ The bot cannot write its database (database or disk is full)…``
     once, then the answer. Kept: the prompt (history.jsonl, the session), the database
     whole (integrity_check ok). Lost: only crash-safety for that message while full."""
-    from chat_adapters.dispatch import ChatPolicy
+    from chat_adapters.chat_services import ChatPolicy
     from session_core.catalog import SessionCatalog
     from session_core.roots import ApprovedRoots
     from session_core.runner import TurnRunner

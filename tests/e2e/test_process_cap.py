@@ -13,7 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
+from chat_adapters.chat_services import ChatPolicy
+from chat_adapters.dispatch import ChatDispatcher
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome
 from session_core.roots import ApprovedRoots

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from chat_adapters.dispatch import ChatDispatcher, ChatPolicy, Sender
+from chat_adapters.chat_input import Sender
+from chat_adapters.chat_services import ChatPolicy
+from chat_adapters.dispatch import ChatDispatcher
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome
 from session_core.events import TurnFinished
@@ -18,8 +20,9 @@ from session_core.roots import ApprovedRoots
 from session_core.runner import TurnRunner
 from storage import ChatKey, Database
 from tests.fakes.anthropic import FakeAnthropic
-from tests.fakes.claude_cli import ClaudeEnv, terminal_session
+from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.memory_surface import MemorySurface
+from tests.fakes.scripted_runner import ScriptedRunner, scripted_session
 
 ALICE = Sender(app="telegram", user_id="1", display_name="alice")
 CHAT = ChatKey.of("telegram", 100)
@@ -27,14 +30,14 @@ OUTSIDE_PROMPT = "plans kept OUTSIDE-THE-ROOTS"
 
 
 @pytest.fixture
-def world(claude_env: ClaudeEnv, tmp_path: Path) -> tuple[Path, Path, str]:
+def world(claude_env: ClaudeEnv, claude_home: ClaudeHome, tmp_path: Path) -> tuple[Path, Path, str]:
     """(root, outside, id of a session made outside); ``root/escape`` links outside."""
     root = claude_env.project
     outside = (tmp_path / "outside").resolve()
     outside.mkdir()
     (root / "escape").symlink_to(outside, target_is_directory=True)
     (root / "inside").mkdir()
-    sid = terminal_session(claude_env, OUTSIDE_PROMPT, project=outside)
+    sid = scripted_session(claude_home, outside, OUTSIDE_PROMPT)
     return root, outside, sid
 
 
@@ -62,12 +65,11 @@ async def guarded(
         await runner.aclose()
 
 
-async def settle(dispatcher: ChatDispatcher) -> None:
+async def settle(dispatcher: ChatDispatcher, surface: MemorySurface | None = None) -> None:
+    """Until nothing runs, or until the chat is asked something (a picker waits)."""
     for _ in range(200):
         await asyncio.sleep(0.02)
-        if not dispatcher._tasks and all(
-            not line.running and line.queue.empty() for line in dispatcher._lines.values()
-        ):
+        if dispatcher.settled() or (surface is not None and surface.pending_prompt is not None):
             return
 
 
@@ -81,12 +83,13 @@ async def command(
     dispatcher: ChatDispatcher, surface: MemorySurface, name: str, args: str = ""
 ) -> None:
     await dispatcher.on_command(surface, CHAT, ALICE, name, args)
-    await settle(dispatcher)
+    await settle(dispatcher, surface)
 
 
 async def test_the_picker_never_offers_or_accepts_an_escaping_link(
-    guarded: ChatDispatcher, world: tuple[Path, Path, str], database: Database
+    scripted: ChatDispatcher, world: tuple[Path, Path, str], database: Database
 ) -> None:
+    guarded = scripted
     root, outside, _ = world
     surface = MemorySurface()
     await guarded.on_command(surface, CHAT, ALICE, "cd", "")
@@ -109,12 +112,13 @@ async def test_the_picker_never_offers_or_accepts_an_escaping_link(
 
 @pytest.mark.parametrize("pinned", [False, True])
 async def test_a_saved_directory_and_session_from_before_the_roots_narrowed_are_never_used(
-    guarded: ChatDispatcher,
+    scripted: ChatDispatcher,
+    scripted_runner: ScriptedRunner,
     world: tuple[Path, Path, str],
     database: Database,
-    fake_api: FakeAnthropic,
     pinned: bool,
 ) -> None:
+    guarded = scripted
     root, outside, sid = world
     await database.preferences.update(
         CHAT, directory=str(outside), pinned_session_id=sid if pinned else None
@@ -126,7 +130,6 @@ async def test_a_saved_directory_and_session_from_before_the_roots_narrowed_are_
             surface.choose("Close")
             await settle(guarded)
     await command(guarded, surface, "resume", sid)
-    before = len(fake_api.messages_requests())
     await guarded.on_text(surface, CHAT, ALICE, "run in there")
     await settle(guarded)
 
@@ -135,10 +138,13 @@ async def test_a_saved_directory_and_session_from_before_the_roots_narrowed_are_
     assert f"`{outside}`" not in text.replace("outside the approved roots", "")
     assert f"Directory: `{root}`" in text
     assert "outside the approved roots" in text
-    requests = fake_api.messages_requests()[before:]
-    assert all(r.session_id != sid for r in requests), "never resumed outside the roots"
+    calls = scripted_runner.calls
+    assert all(c.session_id != sid for c in calls), "never resumed outside the roots"
+    assert all(c.directory == str(root) for c in calls), "never run outside the roots"
     if pinned:
-        assert requests == [], "a pinned session outside the roots does not run"
+        assert calls == [], "a pinned session outside the roots does not run"
+    else:
+        assert [c.prompt for c in calls] == ["run in there"]
 
 
 async def test_the_runner_checks_again_at_turn_start(

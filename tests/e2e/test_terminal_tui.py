@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from chat_adapters.dispatch import ChatDispatcher, Sender
+from chat_adapters.chat_input import Sender
+from chat_adapters.dispatch import ChatDispatcher
 from session_core.claude_home import ClaudeHome, find_transcript
 from session_core.history_lines import read_claude_history
 from storage import ChatKey

@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chat_adapters import session_commands
+from chat_adapters.command_calls import CommandCall, CommandGroup, handler_table
 from chat_adapters.commands import COMMANDS, CommandSpec, commands_for, parse_command
+from chat_adapters.dispatch import HANDLERS
 from chat_adapters.session_views import handoff_text, session_label
 from session_core.catalog import SessionSummary
 
@@ -26,6 +29,37 @@ def test_every_command_is_valid_for_both_apps() -> None:
 def test_bad_declarations_fail_at_once() -> None:
     with pytest.raises(ValueError):
         CommandSpec("My-Skill", "a skill")
+
+
+def test_every_spec_has_a_handler_and_every_handler_a_spec() -> None:
+    assert set(HANDLERS) == {c.name for c in COMMANDS if not c.app_handles}
+    assert {c.name for c in COMMANDS if c.app_handles} == {"ask"}, "Discord's bot answers /ask"
+
+
+def test_a_spec_without_a_handler_fails() -> None:
+    lonely = CommandSpec("lonely", "a command nobody handles")
+    with pytest.raises(ValueError, match="lonely"):
+        handler_table([session_commands.group], specs=[*COMMANDS, lonely])
+
+
+def test_a_handler_without_a_spec_fails() -> None:
+    with pytest.raises(ValueError, match="spare"):
+        handler_table([session_commands.group], specs=())
+    with pytest.raises(ValueError):
+        CommandGroup()("frobnicate")  # no spec of that name: refused where it is written
+    with pytest.raises(ValueError):
+        CommandGroup()("ask")  # the app handles it: a handler here would be dead
+
+
+def test_a_command_handled_twice_fails() -> None:
+    again = CommandGroup()
+
+    @again("help")
+    async def other_help(call: CommandCall) -> None:
+        del call
+
+    with pytest.raises(ValueError, match="two handlers"):
+        handler_table([session_commands.group, again])
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,7 @@ async def test_strangers_leave_nothing_and_a_finished_turn_leaves_no_chat_line(
             )
             chat = ChatKey.of("telegram", ALLOWED)
             await until(lambda: not dispatcher.has_work(chat), "the chat line is dropped")
-            assert dispatcher._holders == {}, "no holder left behind"
+            assert dispatcher.flow.holders == {}, "no holder left behind"
             assert len(router.chats) == 1
         finally:
             await router.aclose()
