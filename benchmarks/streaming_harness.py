@@ -25,12 +25,13 @@ from typing import Any
 import structlog
 from claude_agent_sdk import ClaudeAgentOptions, StreamEvent, query
 
-from chat_adapters.settings import AppName, Settings
+from chat_adapters.settings import Settings
 from chat_adapters.streaming import StreamingReply
 from chat_adapters.surface import Surface
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome
 from session_core.runner import TurnRunner
+from session_core.vocabulary import AppName
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.baton_app import RunningBaton, baton_settings
 from tests.fakes.claude_cli import ClaudeEnv, isolated_claude_env

@@ -20,7 +20,7 @@ from chat_adapters.dispatch import ChatDispatcher
 from chat_adapters.logs import configure_logging
 from chat_adapters.private_data import prepare_data_dir
 from chat_adapters.redaction import Redactor
-from chat_adapters.settings import AppName, Settings, split_environment
+from chat_adapters.settings import Settings, split_environment
 from chat_adapters.single_instance import token_locks
 from chat_adapters.voice import VoicePrompts, voice_from
 from session_core.catalog import SessionCatalog
@@ -30,6 +30,7 @@ from session_core.claude_home import ClaudeHome
 from session_core.history_index import HistoryIndex
 from session_core.roots import ApprovedRoots
 from session_core.runner import TurnRunner
+from session_core.vocabulary import AppName
 from storage.database import Database
 
 log = structlog.get_logger(__name__)

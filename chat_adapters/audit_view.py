@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from session_core.vocabulary import APPS
 from storage.audit import AuditEntry
 from storage.database import Database
 
@@ -48,7 +49,7 @@ def parse_since(text: str, now: datetime) -> datetime:
 def parse_user(text: str) -> tuple[str | None, str]:
     """``telegram:123``, ``discord:456`` or a bare ``123`` (any app)."""
     app, sep, user_id = text.strip().rpartition(":")
-    if not user_id.isdigit() or (sep and app not in ("telegram", "discord", "cli")):
+    if not user_id.isdigit() or (sep and app not in (*APPS, "cli")):
         raise AuditQueryError(f"--user {text!r}: use telegram:<id>, discord:<id> or <id>")
     return (app if sep else None), user_id
 

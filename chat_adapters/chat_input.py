@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-AppName = Literal["telegram", "discord"]
+from session_core.vocabulary import AppName
 
 
 @dataclass(frozen=True, slots=True)

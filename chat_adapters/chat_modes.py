@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from chat_adapters.chat_services import ChatServices
 from chat_adapters.surface import Surface
-from session_core.approvals import PermissionMode
 from session_core.permission_modes import EffectiveMode, effective_mode
+from session_core.vocabulary import PermissionMode
 from storage import ChatKey, ChatPreferences
 
 BYPASS_OFF_TEXT = "BATON_ALLOW_BYPASS is off"

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import platformdirs
 
+from session_core.vocabulary import APPS, BYPASS, PERMISSION_MODES
+
 _BOOLS = {
     **dict.fromkeys(("1", "on", "t", "true", "y", "yes"), True),
     **dict.fromkeys(("0", "off", "f", "false", "n", "no"), False),
 }
-_APPS = ("telegram", "discord")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,7 @@ def _one_of(*choices: str) -> Callable[[str], object]:
 def _users(value: str) -> object:
     for item in filter(None, (part.strip() for part in value.split(","))):
         app, sep, user_id = item.partition(":")
-        if not sep or app not in _APPS or not user_id.strip().isdigit():
+        if not sep or app not in APPS or not user_id.strip().isdigit():
             raise _Unsure
     return value
 
@@ -153,7 +154,7 @@ PARSERS: Mapping[str, Callable[[str], object]] = {
     "BATON_MAX_TURNS": _integer(low=1),
     "BATON_MAX_BUDGET_USD": _positive_float,
     "BATON_VERBOSITY": _integer(0, 2),
-    "BATON_PERMISSION_MODE": _one_of("default", "acceptEdits", "plan", "bypassPermissions"),
+    "BATON_PERMISSION_MODE": _one_of(*PERMISSION_MODES),
     "BATON_ALLOW_BYPASS": _boolean,
     "BATON_APPROVAL_TIMEOUT_S": _positive_float,
     "BATON_IDLE_TIMEOUT_S": _positive_float,
@@ -214,9 +215,7 @@ def quick_settings() -> QuickSettings | None:
                 values[name] = parse(raw)
     except _Unsure:
         return None
-    if values.get("BATON_PERMISSION_MODE") == "bypassPermissions" and not values.get(
-        "BATON_ALLOW_BYPASS"
-    ):
+    if values.get("BATON_PERMISSION_MODE") == BYPASS and not values.get("BATON_ALLOW_BYPASS"):
         return None  # the full Settings refuses this, with the line that names both
     roots = values.get("BATON_ROOTS") or (Path.cwd().resolve(),)
     tokens = tuple(

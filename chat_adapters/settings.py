@@ -15,8 +15,7 @@ import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-AppName = Literal["telegram", "discord"]
-APPS: tuple[AppName, ...] = ("telegram", "discord")
+from session_core.vocabulary import APPS, BYPASS, AppName, PermissionMode
 
 
 class SettingsError(Exception):
@@ -72,9 +71,7 @@ class Settings(BaseSettings):
     max_turns: int | None = Field(default=None, ge=1, alias="BATON_MAX_TURNS")
     max_budget_usd: float | None = Field(default=None, gt=0, alias="BATON_MAX_BUDGET_USD")
     verbosity: int = Field(default=1, ge=0, le=2, alias="BATON_VERBOSITY")
-    permission_mode: Literal["default", "acceptEdits", "plan", "bypassPermissions"] = Field(
-        default="default", alias="BATON_PERMISSION_MODE"
-    )
+    permission_mode: PermissionMode = Field(default="default", alias="BATON_PERMISSION_MODE")
     allow_bypass: bool = Field(default=False, alias="BATON_ALLOW_BYPASS")
     approval_timeout_s: float = Field(default=300.0, gt=0, alias="BATON_APPROVAL_TIMEOUT_S")
     idle_timeout_s: float = Field(default=600.0, gt=0, alias="BATON_IDLE_TIMEOUT_S")
@@ -152,7 +149,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _bypass_needs_permission(self) -> Settings:
-        if self.permission_mode == "bypassPermissions" and not self.allow_bypass:
+        if self.permission_mode == BYPASS and not self.allow_bypass:
             raise ValueError(
                 "BATON_PERMISSION_MODE=bypassPermissions needs BATON_ALLOW_BYPASS=true"
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chat_adapters.chat_modes import BYPASS_OFF_TEXT, MODE_NAMES
 from chat_adapters.command_calls import CommandCall, CommandGroup
-from session_core.approvals import PermissionMode
+from session_core.vocabulary import BYPASS, PermissionMode
 
 group = CommandGroup()
 
@@ -99,7 +99,7 @@ async def mode(call: CommandCall) -> None:
         if not s.policy.allow_bypass:
             await call.surface.send_text(f"bypass is disabled here ({BYPASS_OFF_TEXT}).")
             return
-        chosen = "bypassPermissions"
+        chosen = BYPASS
     elif wanted in MODE_NAMES:
         chosen = MODE_NAMES[wanted]
     else:

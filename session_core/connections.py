@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from session_core.approvals import PermissionMode
 from session_core.claude_home import ClaudeHome, find_transcript, is_safe_session_id
 from session_core.client_pool import ClientPool
 from session_core.events import ResumeFailure
 from session_core.sdk_values import SdkError, TurnOptions
 from session_core.session_choice import Target
+from session_core.vocabulary import BYPASS, PermissionMode
 
 if TYPE_CHECKING:  # the SDK (and mcp) is imported by the first connection
     from session_core.sdk_connection import ClaudeConnection
@@ -257,8 +257,8 @@ class Connections:
             self._transcript_mark, session_id, connection.cwd
         ):
             why = "transcript changed elsewhere"
-        started_in_bypass = connection.options.permission_mode == "bypassPermissions"
-        if why is None and started_in_bypass and mode != "bypassPermissions":
+        started_in_bypass = connection.options.permission_mode == BYPASS
+        if why is None and started_in_bypass and mode != BYPASS:
             why = "leaving bypass"  # the process was started with IS_SANDBOX
         if why is None and mode and connection.permission_mode != mode:
             try:

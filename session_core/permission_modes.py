@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from session_core.approvals import PermissionMode
-
-BYPASS: PermissionMode = "bypassPermissions"
-_MODES: tuple[PermissionMode, ...] = ("default", "acceptEdits", "plan", BYPASS)
+from session_core.vocabulary import BYPASS, PERMISSION_MODES, PermissionMode
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +29,7 @@ def effective_mode(
     Unknown names run as ``default``: an odd stored value never widens what runs.
     """
     wanted = chosen or operator_default or "default"
-    mode: PermissionMode = next((m for m in _MODES if m == wanted), "default")
+    mode: PermissionMode = next((m for m in PERMISSION_MODES if m == wanted), "default")
     if mode == BYPASS and not allow_bypass:
         return EffectiveMode("default", bypass_refused=True)
     return EffectiveMode(mode)

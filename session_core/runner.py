@@ -22,7 +22,7 @@ from pathlib import Path
 
 import structlog
 
-from session_core.approvals import Approver, PermissionMode
+from session_core.approvals import Approver
 from session_core.catalog import SessionCatalog
 from session_core.chat_tools import FileSink
 from session_core.claude_commands import CommandBook, ContextUsage, SessionProbe, parse_commands
@@ -50,6 +50,7 @@ from session_core.sdk_values import SdkError, TranslationState
 from session_core.session_choice import SessionChoice
 from session_core.session_claims import SessionClaims
 from session_core.turn_locks import SessionLocks
+from session_core.vocabulary import PermissionMode
 
 log = structlog.get_logger(__name__)
 

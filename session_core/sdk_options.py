@@ -19,11 +19,7 @@ from session_core.child_guard import guarded_cli_path, parent_env
 from session_core.claude_cli import bundled_cli_path
 from session_core.permission_modes import effective_mode
 from session_core.sdk_values import TurnOptions
-
-ENTRYPOINT = "claude-baton"
-"""``CLAUDE_CODE_ENTRYPOINT`` for every CLI we start: transcripts then carry it, the
-terminal's ``claude --resume`` picker lists our sessions (it hides ``sdk-*``), and the
-catalog can tell our own live processes from a terminal's."""
+from session_core.vocabulary import BYPASS, ENTRYPOINT
 
 SETTING_SOURCES: tuple[SettingSource, ...] = ("user", "project", "local")
 _SYSTEM_PROMPT: SystemPromptPreset = {"type": "preset", "preset": "claude_code"}
@@ -41,7 +37,7 @@ def build_options(
     env = {**turn.env, "CLAUDE_CODE_ENTRYPOINT": ENTRYPOINT, **parent_env()}
     env.pop("IS_SANDBOX", None)
     mode = effective_mode(turn.permission_mode, None, allow_bypass=turn.bypass_allowed).mode
-    if mode == "bypassPermissions" and _is_root():
+    if mode == BYPASS and _is_root():
         # The CLI refuses to skip permissions as root unless told it is sandboxed;
         # the operator allowed bypass explicitly (BATON_ALLOW_BYPASS).
         env["IS_SANDBOX"] = "1"

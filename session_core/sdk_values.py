@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from session_core.approvals import PermissionMode
 from session_core.events import TurnFinished
+from session_core.vocabulary import PermissionMode
 
 _REASON_LIMIT = 300
 

@@ -31,10 +31,11 @@ import os
 from collections.abc import AsyncGenerator, Sequence
 from typing import Protocol
 
-from session_core.approvals import Approver, PermissionMode
+from session_core.approvals import Approver
 from session_core.chat_tools import FileSink
 from session_core.claude_commands import CommandBook, SessionProbe
 from session_core.events import ImageInput, TurnEvent
+from session_core.vocabulary import PermissionMode
 
 
 class TurnSource(Protocol):

@@ -7,13 +7,11 @@ Claude Code's files hold session state, and a pin here is only a pointer to a Cl
 
 from storage.audit import AuditEntry, AuditLog
 from storage.database import Database, DatabaseError
-from storage.doors import DOORS, DoorLog, DoorUse
+from storage.doors import DoorLog, DoorUse
 from storage.inbound import InboundPrompt, InboundPrompts
 from storage.migrations import MIGRATIONS, MigrationError, migration
 from storage.pending import PendingChoice, PendingChoices
 from storage.preferences import (
-    APPS,
-    PERMISSION_MODES,
     ChatKey,
     ChatPreferences,
     PreferencesStore,
@@ -21,10 +19,7 @@ from storage.preferences import (
 from storage.usage import UsageLog, UsageRecord, UsageTotals
 
 __all__ = [
-    "APPS",
-    "DOORS",
     "MIGRATIONS",
-    "PERMISSION_MODES",
     "AuditEntry",
     "AuditLog",
     "ChatKey",

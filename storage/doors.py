@@ -12,9 +12,8 @@ from datetime import datetime
 
 import aiosqlite
 
+from session_core.vocabulary import DOORS
 from storage.clock import Clock, from_ms, to_ms, utc_now
-
-DOORS = ("terminal", "telegram", "discord", "cli")
 
 _BATCH = 500
 """Ids per query in ``doors_for``; stays under SQLite's bound-parameter limit."""

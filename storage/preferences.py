@@ -16,10 +16,8 @@ from typing import Any
 
 import aiosqlite
 
+from session_core.vocabulary import APPS, PERMISSION_MODES
 from storage.clock import Clock, from_ms, to_ms, utc_now
-
-APPS = ("telegram", "discord")
-PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Self
 
 from chat_adapters.app import serve
-from chat_adapters.settings import AppName, Settings, load_settings
+from chat_adapters.settings import Settings, load_settings
+from session_core.vocabulary import AppName
 from tests.fakes.claude_cli import ClaudeEnv
 
 WAIT_S = 30.0

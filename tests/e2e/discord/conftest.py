@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from chat_adapters.settings import AppName, Settings
+from chat_adapters.settings import Settings
+from session_core.vocabulary import AppName
 from tests.e2e.discord.harness import ErrorLog, keep_endpoints
 from tests.e2e.discord.harness import discord_errors as logged_errors
 from tests.fakes.baton_app import WAIT_S as WAIT_S  # re-exported for the suite
