@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.dispatch import ChatDispatcher, ChatPolicy
 from chat_adapters.logs import configure_logging
 from chat_adapters.private_data import prepare_data_dir
@@ -34,6 +35,8 @@ from storage.database import Database
 log = structlog.get_logger(__name__)
 
 ENTRYPOINT = "claude-baton"
+BACKGROUND_DRAIN_S = 5.0
+"""At shutdown, background work (last edits, settling prompts) gets this long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +136,9 @@ def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
 AppRunner = Callable[[ChatDispatcher, asyncio.Event], Awaitable[None]]
 
 
-def _app_runner(app: AppName, settings: Settings, voice: VoicePrompts) -> AppRunner:
+def _app_runner(
+    app: AppName, settings: Settings, voice: VoicePrompts, background: BackgroundTasks
+) -> AppRunner:
     """Import an app only when it is configured, so one broken app never stops the other."""
     if app == "telegram":
         from chat_adapters.telegram.bot import TelegramConfig, run_telegram
@@ -146,7 +151,7 @@ def _app_runner(app: AppName, settings: Settings, voice: VoicePrompts) -> AppRun
             notify_after_s=settings.notify_after_s,
             drafts=settings.telegram_drafts,
         )
-        return lambda dispatcher, stopping: run_telegram(dispatcher, telegram, stopping)
+        return lambda dispatcher, stopping: run_telegram(dispatcher, telegram, stopping, background)
     from chat_adapters.discord.bot import DiscordConfig, run_discord
 
     assert settings.discord_bot_token is not None
@@ -158,7 +163,7 @@ def _app_runner(app: AppName, settings: Settings, voice: VoicePrompts) -> AppRun
         voice=voice,
         notify_after_s=settings.notify_after_s,
     )
-    return lambda dispatcher, stopping: run_discord(dispatcher, discord, stopping)
+    return lambda dispatcher, stopping: run_discord(dispatcher, discord, stopping, background)
 
 
 async def serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio.Event) -> None:
@@ -189,6 +194,7 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
     _say_which_cli(core.cli)
     apps_stopping = asyncio.Event()
     voice = voice_from(settings)
+    background = BackgroundTasks()
 
     async def shut_down_in_order() -> None:
         # Running turns finish their replies while the apps can still deliver them.
@@ -202,11 +208,12 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
         async with asyncio.TaskGroup() as group:
             group.create_task(shut_down_in_order(), name="shutdown")
             for app in apps:
-                runner = _app_runner(app, settings, voice)
+                runner = _app_runner(app, settings, voice, background)
                 group.create_task(_supervise(app, runner, dispatcher, apps_stopping), name=app)
             group.create_task(_load_sdk_door(), name="sdk-door")
     finally:
         await dispatcher.aclose()
+        await background.drain(BACKGROUND_DRAIN_S)
         await core.runner.aclose()
         await database.close()
         log.info("baton.stopped")

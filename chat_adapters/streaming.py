@@ -28,6 +28,7 @@ from typing import Any
 
 import structlog
 
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.choices import tool_input_summary
 from chat_adapters.redaction import Redactor
 from chat_adapters.surface import LiveReply, StopCallback, Surface, fit_status, truncate_to
@@ -138,6 +139,7 @@ class StreamingReply:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         redactor: Redactor | None = None,
+        background: BackgroundTasks | None = None,
     ) -> None:
         if verbosity not in VERBOSITY_LEVELS:
             raise ValueError(f"verbosity must be one of {VERBOSITY_LEVELS}, got {verbosity!r}")
@@ -151,6 +153,8 @@ class StreamingReply:
         self._clock = clock
         self._sleep = sleep
         self._redactor = redactor or Redactor()
+        self._background = background if background is not None else BackgroundTasks()
+        """Owns the finishing of a reply whose caller was cancelled."""
         # All model text of the turn, plus the blank lines put between text blocks that
         # a tool call separated (kept in ``_inserted`` so they are not counted).
         self._text = ""
@@ -283,9 +287,9 @@ class StreamingReply:
 
     def _finish_in_background(self, reason: str) -> None:
         if self._finished is None:
-            task = asyncio.get_running_loop().create_task(self._finish_with_error(reason))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            self._background.spawn(
+                self._finish_with_error(reason), name=f"{self.surface.surface_id}-finish"
+            )
 
     # -- the pump: the only place that calls the surface --------------------------------
 
@@ -417,9 +421,6 @@ class StreamingReply:
         self.stats.delivered_bytes += self._model_bytes(*rest)
         if status or self._live is not None or self.stats.messages == 0:
             await self._finalize("", status or (DONE_LINE,), (0, 0))
-
-
-_background: set[asyncio.Task[None]] = set()
 
 
 def _utf8_size(text: str) -> int:

@@ -33,13 +33,16 @@ import discord
 import structlog
 from discord import app_commands
 
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.commands import CommandSpec, Completion, commands_for
 from chat_adapters.discord.client import BatonClient, use_endpoints
+from chat_adapters.discord.rendering import chat_of
 from chat_adapters.discord.surface import DiscordSurface, MessageChannel
 from chat_adapters.discord.voice_clips import audio_clip, split_audio
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
-from chat_adapters.press_gate import Press
+from chat_adapters.interactions import TYPED_ANSWER, Interactions, press_check
 from chat_adapters.recovery import recover_prompts
+from chat_adapters.surface import surface_id_of
 from chat_adapters.unusable import unusable_text
 from chat_adapters.voice import VoicePrompts
 from storage import InboundPrompt
@@ -57,7 +60,6 @@ MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 LOGIN_TIMEOUT_S = 30.0
 SHUTDOWN_S = 10.0
 MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
-ANSWERED = "→ Answered the open question."
 
 
 @dataclass(frozen=True)
@@ -81,25 +83,28 @@ def sender_of(user: discord.User | discord.Member) -> Sender:
     )
 
 
-def chat_of(channel: Any) -> ChatKey:
-    """Threads are keyed under their parent channel, as the dispatcher expects."""
-    if isinstance(channel, discord.Thread) and channel.parent_id:
-        return ChatKey.of(APP, channel.parent_id, channel.id)
-    return ChatKey.of(APP, channel.id)
-
-
 class DiscordBot:
     """The client plus the translation of Discord events into dispatcher calls."""
 
-    def __init__(self, dispatcher: ChatDispatcher, config: DiscordConfig) -> None:
+    def __init__(
+        self,
+        dispatcher: ChatDispatcher,
+        config: DiscordConfig,
+        background: BackgroundTasks | None = None,
+    ) -> None:
         self.dispatcher = dispatcher
         self.config = config
+        self.background = background if background is not None else BackgroundTasks()
+        self.interactions = Interactions(
+            APP, dispatcher.db.pending, gate=press_check(dispatcher.presses, APP)
+        )
         self.client = self._new_client(message_content=True)
         self._refused: set[int] = set()
 
     def _new_client(self, *, message_content: bool) -> BatonClient:
         client = BatonClient(
-            gate=self._gate,
+            interactions=self.interactions,
+            background=self.background,
             on_user_message=self._on_message,
             guild_id=self.config.guild_id,
             message_content=message_content,
@@ -200,22 +205,13 @@ class DiscordBot:
             return False
 
     async def _gate(self, interaction: discord.Interaction[Any], action: str) -> bool:
-        """Authorize an interaction; a refusal is answered ephemerally, here. A button
-        press (``press:<kind>:<label>``) goes through the dispatcher's press gate."""
+        """Authorize an interaction; a refusal is answered ephemerally, here. (Button
+        presses go through the interactions registry's press gate.)"""
         sender, chat = sender_of(interaction.user), chat_of(interaction.channel)
-        refusal: str | None = self.dispatcher.refusal_text
-        if action.startswith("press:"):
-            _, kind, label = action.split(":", 2)
-            chat_id = f"{chat.chat_id}:{chat.thread_id}" if chat.thread_id else chat.chat_id
-            refusal = self.dispatcher.presses.check(
-                Press(APP, sender.user_id, chat_id, kind, label)
-            )
-        elif await self._authorize(sender, chat, action):
-            refusal = None
-        if refusal is None:
+        if await self._authorize(sender, chat, action):
             return True
         if not interaction.response.is_done():
-            await interaction.response.send_message(refusal, ephemeral=True)
+            await interaction.response.send_message(self.dispatcher.refusal_text, ephemeral=True)
         return False
 
     # -- slash commands -----------------------------------------------------------------
@@ -235,8 +231,8 @@ class DiscordBot:
         surface = self._surface(channel, interaction.user.id, interaction=interaction)
         sender, chat = sender_of(interaction.user), chat_of(channel)
         if spec.name == "ask":
-            if self.client.router.answer_typed(channel.id, args):
-                await surface.send_text(ANSWERED)
+            if self.interactions.answer_typed(surface_id_of(chat), args):
+                await surface.send_text(TYPED_ANSWER)
                 return
             await self.dispatcher.on_text(surface, chat, sender, args, (), str(interaction.id))
             return
@@ -276,7 +272,7 @@ class DiscordBot:
         if message.type not in MESSAGE_TYPES:
             return
         bot_id = self.client.user.id if self.client.user is not None else None
-        waiting = self.client.router.has_typed_prompt(message.channel.id)
+        waiting = self.interactions.waiting_for_text(surface_id_of(chat_of(message.channel)))
         if not (waiting or addressed_to_bot(message, bot_id)):
             return
         text = self._without_bot_mention(message.content)
@@ -288,7 +284,7 @@ class DiscordBot:
         if not await self._authorize(sender, chat, "message"):
             await self._refuse_once(message)
             return
-        if self.client.router.answer_typed(channel.id, text):
+        if self.interactions.answer_typed(surface_id_of(chat), text):
             return
         audio, others = split_audio(message.attachments)
         surface = self._surface(channel, message.author.id)
@@ -459,11 +455,14 @@ def _completer(
 
 
 async def run_discord(
-    dispatcher: ChatDispatcher, config: DiscordConfig, stopping: asyncio.Event
+    dispatcher: ChatDispatcher,
+    config: DiscordConfig,
+    stopping: asyncio.Event,
+    background: BackgroundTasks | None = None,
 ) -> None:
     """Run the Discord app until ``stopping`` is set; raises on fatal errors (a bad
     token, a refused intent) so the supervisor can restart it with backoff."""
     use_endpoints(config.api_url, config.gateway_url)
-    bot = DiscordBot(dispatcher, config)
+    bot = DiscordBot(dispatcher, config, background)
     log.info("discord.starting", api_url=config.api_url, guild_id=config.guild_id)
     await bot.run(stopping)

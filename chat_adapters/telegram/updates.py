@@ -13,7 +13,6 @@ never behind the chat's prompts.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import mimetypes
@@ -25,14 +24,16 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.chat_queues import OrderedIntake
 from chat_adapters.commands import parse_command
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
+from chat_adapters.interactions import Interactions
 from chat_adapters.recent_keys import RecentKeys
 from chat_adapters.surface import truncate_to
-from chat_adapters.telegram.buttons import Buttons
+from chat_adapters.telegram.api import call_api
 from chat_adapters.telegram.chat_objects import ChatObjects
-from chat_adapters.telegram.surface import TelegramSurface, call_api
+from chat_adapters.telegram.surface import TelegramSurface
 from chat_adapters.telegram.voice_clips import audio_clips, has_audio
 from chat_adapters.text_split import utf16_length
 from chat_adapters.unusable import unusable_text
@@ -73,23 +74,29 @@ class UpdateRouter:
         self,
         dispatcher: ChatDispatcher,
         bot: Bot,
-        buttons: Buttons,
+        interactions: Interactions,
         voice: VoicePrompts | None = None,
         notify_after_s: float | None = None,
         drafts: bool = False,
+        background: BackgroundTasks | None = None,
     ) -> None:
         self.notify_after_s = notify_after_s
         self.drafts = drafts
         self.dispatcher = dispatcher
         self.voice = voice or VoicePrompts(None)
         self.bot = bot
-        self.buttons = buttons
+        self.interactions = interactions
+        self.background = background if background is not None else BackgroundTasks()
         self.chats = ChatObjects(
-            bot, buttons, in_use=self._in_use, notify_after_s=notify_after_s, drafts=drafts
+            bot,
+            interactions,
+            self.background,
+            in_use=self._in_use,
+            notify_after_s=notify_after_s,
+            drafts=drafts,
         )
         self._intake = OrderedIntake("telegram")
         self._refused = RecentKeys(MAX_REMEMBERED)
-        self._background: set[asyncio.Task[None]] = set()
 
     def surface(self, chat_id: int, thread_id: int | None = None) -> TelegramSurface:
         """The chat's surface; only for authorized senders (see ChatObjects)."""
@@ -183,9 +190,7 @@ class UpdateRouter:
             return
         if not surface.waiting_for_text:
             # "typing…" at once: the turn's first output is a CLI start-up away.
-            task = asyncio.get_running_loop().create_task(surface.show_typing())
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self.background.spawn(surface.show_typing(), name=f"{surface.surface_id}-typing")
         surface.prompt_id = message.message_id
         await self.dispatcher.on_text(
             surface, chat, sender, incoming.text, attachments, str(message.message_id)

@@ -54,6 +54,11 @@ class SurfaceHarness(Protocol):
     @property
     def surface(self) -> Surface: ...
 
+    @property
+    def live_is_message(self) -> bool:
+        """A live reply shows as a message while it runs (a draft does not)."""
+        ...
+
     async def seen(self) -> list[SeenMessage]:
         """Every message in the chat now, oldest first (bot messages only)."""
         ...
@@ -231,7 +236,7 @@ async def live_reply_shows_updates_and_final_text(h: SurfaceHarness) -> None:
     assert await h.seen() == [], "opening a live reply sends nothing yet"
     await live.update("w0001 w0002", ("▸ Bash",))
     caps = h.surface.capabilities
-    if caps.can_edit and not caps.has_drafts:  # a draft is not a message
+    if caps.can_edit and h.live_is_message:
         seen = await h.seen()
         assert len(seen) == 1 and tokens(seen[0].text) == ["w0001", "w0002"]
         assert "Bash" in seen[0].text, "status lines are shown"
@@ -306,7 +311,6 @@ async def choice_returns_pressed_option(h: SurfaceHarness) -> None:
     prompt = sample_prompt()
     answer = await answer_when_shown(h, prompt, lambda: h.click("Later"))
     assert answer == prompt.answer("later"), f"pressed Later, got {answer}"
-    assert prompt.accepts(answer)
     seen = await h.seen()
     assert not any(m.buttons for m in seen), "buttons must go once answered"
     assert any("Later" in m.text for m in seen), "the chat shows what was chosen"

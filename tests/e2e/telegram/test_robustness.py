@@ -4,7 +4,7 @@ buttons from before a restart answer clearly instead of spinning."""
 
 from __future__ import annotations
 
-from chat_adapters.telegram.buttons import EXPIRED, EXPIRED_AFTER_RESTART
+from chat_adapters.interactions import EXPIRED, EXPIRED_AFTER_RESTART
 from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_texts, say
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.telegram_api import FakeTelegram
