@@ -22,6 +22,7 @@ from chat_adapters.choices import (
     APPROVE_PLAN,
     SKIP_QUESTION,
     ChoicePrompt,
+    Notify,
     ask_user_question_prompts,
     plan_approval_prompt,
     tool_approval_prompt,
@@ -29,7 +30,7 @@ from chat_adapters.choices import (
 from chat_adapters.diff_view import change_preview
 from chat_adapters.redaction import Redactor
 from chat_adapters.surface import Surface
-from session_core.approvals import ApprovalDecision, ApprovalRequest
+from session_core.approvals import ApprovalDecision, ApprovalRequest, PlanNotes
 
 log = structlog.get_logger(__name__)
 
@@ -43,10 +44,18 @@ class ChatApprover:
     rules: SessionRules
     redactor: Redactor
     timeout_s: float
-    mention: str = ""
-    plans: dict[str, str] = field(default_factory=dict)
-    """ExitPlanMode's plan by tool_use_id: the callback gets an empty input, but the
-    streamed tool call carries the plan, so the turn loop records it here."""
+    asker_id: str | None = None
+    """Who asked for the turn: every prompt names them (``ChoicePrompt.notify``) and
+    each surface mentions them its own way, so their phone notifies."""
+    asker_name: str = ""
+    plans: PlanNotes = field(default_factory=PlanNotes)
+    """ExitPlanMode plans the turn loop saw, for a session layer that did not put the
+    plan into the request itself (``ApprovalRequest.plan``)."""
+
+    def _notifying(self, prompt: ChoicePrompt) -> ChoicePrompt:
+        if self.asker_id is None:
+            return prompt
+        return replace(prompt, notify=Notify(self.asker_id, self.asker_name))
 
     async def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
         try:
@@ -76,9 +85,7 @@ class ChatApprover:
         preview = change_preview(request.tool_name, request.tool_input, self.redactor)
         if preview:
             prompt = replace(prompt, body=f"{prompt.body}\nChange:\n```diff\n{preview}\n```")
-        if self.mention:
-            prompt = _mentioning(prompt, self.mention)
-        answer = await self.surface.ask_choice(prompt)
+        answer = await self.surface.ask_choice(self._notifying(prompt))
         if answer.timed_out:
             return ApprovalDecision.denied("No answer from the chat in time; the tool was denied.")
         if answer.choice_id == ALLOW_ONCE:
@@ -97,9 +104,7 @@ class ChatApprover:
             ask_user_question_prompts(request.tool_input, timeout_s=self.timeout_s),
             strict=False,
         ):
-            if self.mention:
-                prompt = _mentioning(prompt, self.mention)
-            answer = await self.surface.ask_choice(prompt)
+            answer = await self.surface.ask_choice(self._notifying(prompt))
             question = str(item.get("question", "")) if isinstance(item, Mapping) else ""
             if answer.text is not None:
                 answers[question] = answer.text
@@ -112,15 +117,9 @@ class ChatApprover:
         return ApprovalDecision.allowed({**request.tool_input, "answers": answers})
 
     async def _plan(self, request: ApprovalRequest) -> ApprovalDecision:
-        plan = str(request.tool_input.get("plan") or "")
-        if not plan and request.tool_use_id:
-            plan = self.plans.get(request.tool_use_id, "")
-        if not plan and self.plans:
-            plan = list(self.plans.values())[-1]
+        plan = self.plans.complete(request).plan
         prompt = plan_approval_prompt(plan or "(the plan was not shown)", timeout_s=self.timeout_s)
-        if self.mention:
-            prompt = _mentioning(prompt, self.mention)
-        answer = await self.surface.ask_choice(prompt)
+        answer = await self.surface.ask_choice(self._notifying(prompt))
         if answer.choice_id == APPROVE_PLAN and not answer.timed_out:
             return ApprovalDecision.allowed()
         return ApprovalDecision.denied("The user wants to keep planning; revise the plan.")
@@ -135,8 +134,3 @@ def _scope_label(rule: SessionRule | None) -> str | None:
     if rule.directory:
         return f"{rule.tool} in {os.path.basename(rule.directory) or rule.directory}"
     return None
-
-
-def _mentioning(prompt: ChoicePrompt, mention: str) -> ChoicePrompt:
-    """Lead the prompt with a mention, so the requester's phone notifies."""
-    return replace(prompt, body=f"{mention}\n{prompt.body}" if prompt.body else mention)

@@ -62,6 +62,18 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
+class Notify:
+    """A person to mention: their id in the app, and the name to show."""
+
+    user_id: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.user_id.strip():
+            raise ValueError("a person to notify needs their user id")
+
+
+@dataclass(frozen=True, slots=True)
 class ChoiceAnswer:
     """What came back: an offered choice's id, or typed text when the prompt allows it."""
 
@@ -91,9 +103,9 @@ class ChoicePrompt:
     body: str = ""
     allows_free_text: bool = False
     kind: PromptKind = "other"
-    notify: str | None = None
-    """The app's user id of who must answer (the asker): each surface mentions them in
-    its own way, so their phone notifies."""
+    notify: Notify | None = None
+    """Who must answer (the asker): each surface mentions them in its own way, so
+    their phone notifies."""
 
     def __post_init__(self) -> None:
         if not self.title.strip():

@@ -453,7 +453,8 @@ class ChatDispatcher:
             rules=self._rules,
             redactor=self.redactor,
             timeout_s=self.policy.approval_timeout_s,
-            mention=sender.mention,
+            asker_id=sender.user_id,
+            asker_name=sender.display_name,
         )
         line.approver = approver
         verbosity = prefs.verbosity if prefs.verbosity is not None else self.policy.verbosity
@@ -493,8 +494,8 @@ class ChatDispatcher:
                             f"{self.redactor(failure.reason)}\nStarted a new session "
                             f"`{short_id(event.session_id)}` instead."
                         )
-                elif isinstance(event, ToolStarted) and event.name == "ExitPlanMode":
-                    approver.plans[event.tool_use_id] = str(event.input.get("plan", ""))
+                elif isinstance(event, ToolStarted):
+                    approver.plans.note(event.tool_use_id, event.name, event.input)
                 elif isinstance(event, ToolFinished) and verbosity >= 2:
                     self._attach_long_output(surface, event)
                 elif isinstance(event, TurnFinished):

@@ -163,7 +163,7 @@ class DiscordSurface:
         title = f"**{discord.utils.escape_markdown(' '.join(prompt.title.split()))}**"
         full = f"{title}\n\n{prompt.body}" if prompt.body.strip() else title
         pinged: discord.AllowedMentions | None = None
-        notify = prompt.notify
+        notify = prompt.notify.user_id if prompt.notify is not None else None
         if notify is None and prompt.kind in MENTION_KINDS:
             notify = self.requester_id
         if notify is not None and notify.isdigit():

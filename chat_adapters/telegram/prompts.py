@@ -11,14 +11,15 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
-from telegram import Message
+from telegram import Message, MessageEntity, User
 
-from chat_adapters.choices import ChoiceAnswer, ChoicePrompt
+from chat_adapters.choices import ChoiceAnswer, ChoicePrompt, Notify
 from chat_adapters.interactions import OpenChoice, answer_note
 from chat_adapters.surface import truncate_to
 from chat_adapters.telegram.api import MAX_MESSAGE, render_chunks
 from chat_adapters.telegram.buttons import choice_keyboard
 from chat_adapters.telegram.message_text import MessageText, join
+from chat_adapters.text_split import utf16_length
 
 if TYPE_CHECKING:
     from chat_adapters.telegram.surface import TelegramSurface
@@ -28,6 +29,7 @@ NOTE_LIMIT = 200
 PROMPT_BODY_LIMIT = MAX_MESSAGE - TITLE_LIMIT - NOTE_LIMIT - 100
 """Room for a prompt's body chunk: its title before it and the answer line after it."""
 TYPE_HINT = "Tap an option or type an answer."
+NAME_LIMIT = 64
 
 
 class TelegramPrompt:
@@ -59,6 +61,8 @@ class TelegramPrompt:
     async def _show(self, key: str) -> None:
         surface, prompt = self.surface, self.prompt
         title = MessageText.styled(truncate_to(" ".join(prompt.title.split()), TITLE_LIMIT), "bold")
+        if prompt.notify is not None:
+            title = join([mention(prompt.notify), title], "\n")
         body = render_chunks(prompt.body, PROMPT_BODY_LIMIT)
         if prompt.allows_free_text:
             hint = MessageText.styled(TYPE_HINT, "italic")
@@ -80,6 +84,15 @@ class TelegramPrompt:
             return
         note = MessageText.styled(answer_note(self.prompt, answer), "italic")
         await self.surface.edit(self._message_id, join([self._content, note]), final=True)
+
+
+def mention(person: Notify) -> MessageText:
+    """A mention by user id (a ``text_mention``), so the asker's phone notifies."""
+    name = truncate_to(" ".join(person.name.split()), NAME_LIMIT) or "you"
+    if not person.user_id.lstrip("-").isdigit():
+        return MessageText(name)
+    user = User(int(person.user_id), name, is_bot=False)
+    return MessageText(name, (MessageEntity("text_mention", 0, utf16_length(name), user=user),))
 
 
 async def _last(sending: Awaitable[list[Message]]) -> Message:
