@@ -168,6 +168,19 @@ class Surface(Protocol):
         ...
 
 
+def check_open(finalized: bool) -> None:
+    """The LiveReply contract: nothing changes after ``finalize``."""
+    if finalized:
+        raise RuntimeError("live reply already finalized")
+
+
+def check_finalize(finalized: bool, text: str, status: Sequence[str]) -> None:
+    """The LiveReply contract for ``finalize``: once only, and never blank."""
+    check_open(finalized)
+    if not text.strip() and not any(line.strip() for line in status):
+        raise ValueError("finalize needs text or a status line")
+
+
 def surface_id_of(key: ChatKey) -> str:
     """The surface id of a chat, thread or topic: ``<app>:<chat>[:<thread>]``."""
     if key.thread_id:

@@ -12,7 +12,7 @@ from chat_adapters.discord.components import stop_view
 from chat_adapters.discord.rendering import chunks, compose, mention, press_chat
 from chat_adapters.interactions import StopPress
 from chat_adapters.long_turns import TurnClock
-from chat_adapters.surface import MessageRef, StopCallback
+from chat_adapters.surface import MessageRef, StopCallback, check_finalize, check_open
 from chat_adapters.text_split import fence_closer
 
 if TYPE_CHECKING:
@@ -33,15 +33,13 @@ class DiscordLiveReply:
         self._clock = TurnClock(surface.notify_after_s)
 
     async def update(self, text: str, status: Sequence[str] = ()) -> None:
-        if self._finalized:
-            raise RuntimeError("live reply already finalized")
+        check_open(self._finalized)
         # A half-streamed code block is closed for display, so it renders as code.
         content = compose(text + fence_closer(text), status)
         if not content.strip():
             return
         async with self._lock:
-            if self._finalized:
-                raise RuntimeError("live reply already finalized")
+            check_open(self._finalized)
             if content == self._shown:
                 return
             if self._posted is None:
@@ -57,10 +55,7 @@ class DiscordLiveReply:
             self._shown = content
 
     async def finalize(self, text: str, status: Sequence[str] = ()) -> MessageRef:
-        if self._finalized:
-            raise RuntimeError("live reply already finalized")
-        if not text.strip() and not any(line.strip() for line in status):
-            raise ValueError("finalize needs text or a status line")
+        check_finalize(self._finalized, text, status)
         self._finalized = True
         if self._stop is not None:
             self._stop.finished = True

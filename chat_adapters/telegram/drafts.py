@@ -18,7 +18,7 @@ import structlog
 from telegram.error import TelegramError
 
 from chat_adapters.interactions import StopPress
-from chat_adapters.surface import MessageRef, StopCallback
+from chat_adapters.surface import MessageRef, StopCallback, check_finalize, check_open
 from chat_adapters.telegram.buttons import stop_keyboard
 from chat_adapters.telegram.live_reply import TelegramLiveReply, preview
 from chat_adapters.telegram.message_text import MessageText
@@ -54,15 +54,13 @@ class DraftLiveReply:
         self._refresher: asyncio.Task[None] | None = None
 
     async def update(self, text: str, status: Sequence[str] = ()) -> None:
-        if self._finalized:
-            raise RuntimeError("live reply already finalized")
+        check_open(self._finalized)
         # The same preview as an edited live message: what shows is what would show.
         content = preview(self._surface, text, status)
         if not content:
             return
         async with self._lock:
-            if self._finalized:
-                raise RuntimeError("live reply already finalized")
+            check_open(self._finalized)
             if self._stop is not None and self._control is None:
                 await self._show_stop()
             if not self._broken:
@@ -72,10 +70,7 @@ class DraftLiveReply:
                     self._refresher = asyncio.get_running_loop().create_task(self._refresh())
 
     async def finalize(self, text: str, status: Sequence[str] = ()) -> MessageRef:
-        if self._finalized:
-            raise RuntimeError("live reply already finalized")
-        if not text.strip() and not status:
-            raise ValueError("finalize needs text or a status line")
+        check_finalize(self._finalized, text, status)
         self._finalized = True
         if self._stop is not None:
             self._stop.finished = True

@@ -19,7 +19,7 @@ from telegram.error import BadRequest
 
 from chat_adapters.interactions import StopPress
 from chat_adapters.long_turns import TurnClock
-from chat_adapters.surface import MessageRef, StopCallback, fit_status
+from chat_adapters.surface import MessageRef, StopCallback, check_finalize, check_open, fit_status
 from chat_adapters.telegram.api import edit_target_gone, render_chunks
 from chat_adapters.telegram.buttons import stop_keyboard
 from chat_adapters.telegram.message_text import MessageText, join, status_text
@@ -64,16 +64,14 @@ class TelegramLiveReply:
     async def update(self, text: str, status: Sequence[str] = ()) -> None:
         """Show this content. Calls may overlap: the first sends the message, later ones
         queue edits that the outbox coalesces (only the newest content is sent)."""
-        if self._finalized:
-            raise RuntimeError("live reply already finalized")
+        check_open(self._finalized)
         content = preview(self._surface, text, status)
         if not content:
             return
         self._start_typing()
         markup = await self._stop_markup()
         async with self._lock:
-            if self._finalized:
-                raise RuntimeError("live reply already finalized")
+            check_open(self._finalized)
             message_id = self._message_id
             buried = self._buried()
             if message_id is None or buried:
@@ -94,10 +92,7 @@ class TelegramLiveReply:
         return message_id is not None and self._surface.newest_message_id > message_id
 
     async def finalize(self, text: str, status: Sequence[str] = ()) -> MessageRef:
-        if self._finalized:
-            raise RuntimeError("live reply already finalized")
-        if not text.strip() and not status:
-            raise ValueError("finalize needs text or a status line")
+        check_finalize(self._finalized, text, status)
         self._finalized = True
         if self._stop is not None:
             self._stop.finished = True
