@@ -142,7 +142,7 @@ class TelegramLiveReply:
     async def _end(self) -> None:
         if self._typing:
             self._typing = False
-            self._surface.release_typing()
+            self._surface.typing.release()
         if self._stop is not None:
             self._stop.finished = True
         if self._stop_key is not None:
@@ -152,7 +152,7 @@ class TelegramLiveReply:
     def _start_typing(self) -> None:
         if not self._typing:
             self._typing = True
-            self._surface.hold_typing()
+            self._surface.typing.hold()
 
     async def _stop_markup(self) -> InlineKeyboardMarkup | None:
         if self._stop is None:

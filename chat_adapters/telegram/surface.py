@@ -62,6 +62,7 @@ from chat_adapters.telegram.drafts import DRAFT_INTERVAL_S, DraftLiveReply
 from chat_adapters.telegram.live_reply import TelegramLiveReply
 from chat_adapters.telegram.message_text import MessageText
 from chat_adapters.telegram.prompts import TelegramPrompt
+from chat_adapters.telegram.typing_indicator import TypingIndicator
 from chat_adapters.text_split import utf16_length
 
 log = structlog.get_logger(__name__)
@@ -103,9 +104,9 @@ class TelegramSurface:
             self._capabilities = dataclasses.replace(
                 self._capabilities, min_edit_interval_s=DRAFT_INTERVAL_S
             )
-        self._typing_interval = typing_interval_s
-        self._typing_holders = 0
-        self._typing_task: asyncio.Task[None] | None = None
+        self.typing = TypingIndicator(
+            self.show_typing, typing_interval_s, f"{self.surface_id}-typing"
+        )
         self._open_prompts = 0
         self._settling: set[asyncio.Task[None]] = set()
         """Last edits still landing: tracked to say when this surface is idle."""
@@ -218,9 +219,7 @@ class TelegramSurface:
     @property
     def idle(self) -> bool:
         """Nothing in flight here: no open question, typing indicator or background edit."""
-        typing = self._typing_task is not None and not self._typing_task.done()
-        busy = self._open_prompts or self._settling or self._typing_holders
-        return not (busy or typing)
+        return not (self._open_prompts or self._settling or self.typing.active)
 
     @property
     def waiting_for_text(self) -> bool:
@@ -235,11 +234,7 @@ class TelegramSurface:
 
     async def aclose(self) -> None:
         """Stop the typing indicator and background edits (bounded)."""
-        self._typing_holders = 0
-        if self._typing_task is not None:
-            self._typing_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._typing_task
+        await self.typing.aclose()
         if self._settling:
             await asyncio.wait(self._settling, timeout=5)
 
@@ -376,19 +371,6 @@ class TelegramSurface:
 
     # -- pieces the live reply and prompts use --------------------------------------------
 
-    def hold_typing(self) -> None:
-        self._typing_holders += 1
-        if self._typing_task is None or self._typing_task.done():
-            self._typing_task = asyncio.get_running_loop().create_task(
-                self._keep_typing(), name=f"{self.surface_id}-typing"
-            )
-
-    def release_typing(self) -> None:
-        self._typing_holders = max(0, self._typing_holders - 1)
-        if not self._typing_holders and self._typing_task is not None:
-            self._typing_task.cancel()
-            self._typing_task = None
-
     async def in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` to the end even if the caller is cancelled meanwhile (a last
         edit that must land); failures are logged (by the owner), not raised."""
@@ -397,8 +379,3 @@ class TelegramSurface:
         task.add_done_callback(self._settling.discard)
         with contextlib.suppress(Exception):
             await asyncio.shield(task)
-
-    async def _keep_typing(self) -> None:
-        while self._typing_holders:
-            await self.show_typing()
-            await asyncio.sleep(self._typing_interval)

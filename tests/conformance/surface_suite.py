@@ -22,11 +22,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat_adapters.choices import Choice, ChoiceAnswer, ChoicePrompt
+from chat_adapters.interactions import WITHDRAWN_NOTE, answer_note
 from chat_adapters.streaming import StreamingReply
 from chat_adapters.surface import Surface, Unsupported
 from session_core.events import TextDelta, ToolFinished, ToolStarted, TurnFinished, TurnStarted
@@ -330,6 +331,28 @@ async def choice_takes_free_text(h: SurfaceHarness) -> None:
     prompt = sample_prompt(free_text=True)
     answer = await answer_when_shown(h, prompt, lambda: h.reply("tomorrow at nine"))
     assert answer == ChoiceAnswer(text="tomorrow at nine"), f"got {answer}"
+    seen = await wait_for(
+        h, lambda seen: not any(m.buttons for m in seen), "the buttons to go once answered"
+    )
+    note = answer_note(prompt, answer)
+    assert any(note in m.text for m in seen), f"the chat shows the answer ({note!r})"
+
+
+async def choice_withdrawn_says_so(h: SurfaceHarness) -> None:
+    """A prompt whose asker gave up (a cancelled turn) loses its buttons and says that
+    nobody waits for an answer, in the words every app shares."""
+    prompt = sample_prompt()
+    task = asyncio.create_task(h.surface.ask_choice(prompt))
+    await wait_for(h, lambda seen: any(prompt.title in m.text for m in seen), "the prompt")
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+    seen = await wait_for(
+        h,
+        lambda seen: any(WITHDRAWN_NOTE in m.text for m in seen),
+        "the prompt to say it was withdrawn",
+    )
+    assert not any(m.buttons for m in seen), "a withdrawn prompt keeps no buttons"
 
 
 async def choice_with_long_body_fits(h: SurfaceHarness) -> None:
@@ -401,6 +424,7 @@ CHECKS: dict[str, Check] = {
         live_reply_stop_button,
         choice_returns_pressed_option,
         choice_times_out_to_timeout_choice,
+        choice_withdrawn_says_so,
         choice_takes_free_text,
         choice_with_long_body_fits,
         file_delivery,
