@@ -41,6 +41,7 @@ from chat_adapters.discord.surface import DiscordSurface, MessageChannel
 from chat_adapters.discord.voice_clips import audio_clip, split_audio
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
 from chat_adapters.interactions import TYPED_ANSWER, Interactions, press_check
+from chat_adapters.recent_keys import PEOPLE_REMEMBERED, RecentKeys
 from chat_adapters.recovery import recover_prompts
 from chat_adapters.surface import surface_id_of
 from chat_adapters.unusable import unusable_text
@@ -97,7 +98,7 @@ class DiscordBot:
             APP, dispatcher.db.pending, gate=press_check(dispatcher.presses, APP)
         )
         self.client = self._new_client(message_content=True)
-        self._refused: set[int] = set()
+        self._refused = RecentKeys(PEOPLE_REMEMBERED)
 
     def _new_client(self, *, message_content: bool) -> BatonClient:
         client = BatonClient(
@@ -319,9 +320,8 @@ class DiscordBot:
 
     async def _refuse_once(self, message: discord.Message) -> None:
         """One reply per person: someone chatting next to the bot is not spammed."""
-        if message.author.id in self._refused:
+        if not self._refused.first(message.author.id):
             return
-        self._refused.add(message.author.id)
 
         async def reply() -> None:
             await message.reply(self.dispatcher.refusal_text, mention_author=False)

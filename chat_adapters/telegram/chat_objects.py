@@ -108,7 +108,7 @@ class ChatObjects:
         kept = {chat_id for chat_id, _ in self._surfaces}
         for chat_id in [c for c, o in self._outboxes.items() if c not in kept and o.idle]:
             outbox = self._outboxes.pop(chat_id)
-            task = asyncio.get_running_loop().create_task(outbox.aclose())
+            task = self.background.spawn(outbox.aclose(), name=f"telegram:{chat_id}-outbox-close")
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
         if idle:

@@ -29,7 +29,7 @@ from chat_adapters.chat_queues import OrderedIntake
 from chat_adapters.commands import parse_command
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
 from chat_adapters.interactions import Interactions
-from chat_adapters.recent_keys import RecentKeys
+from chat_adapters.recent_keys import PEOPLE_REMEMBERED, RecentKeys
 from chat_adapters.surface import truncate_to
 from chat_adapters.telegram.api import call_api
 from chat_adapters.telegram.chat_objects import ChatObjects
@@ -47,8 +47,6 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 UNORDERED_COMMANDS = frozenset({"stop"})
 """Commands that must not wait behind the chat's earlier messages."""
 CLOSE_TIMEOUT_S = 5.0
-MAX_REMEMBERED = 1024
-"""Refused people remembered (so each is told once); older ones may be told again."""
 SEND_AGAIN = "Nothing was sent to Claude; please send it again."
 
 
@@ -96,7 +94,7 @@ class UpdateRouter:
             drafts=drafts,
         )
         self._intake = OrderedIntake("telegram")
-        self._refused = RecentKeys(MAX_REMEMBERED)
+        self._refused = RecentKeys(PEOPLE_REMEMBERED)
 
     def surface(self, chat_id: int, thread_id: int | None = None) -> TelegramSurface:
         """The chat's surface; only for authorized senders (see ChatObjects)."""
@@ -198,9 +196,8 @@ class UpdateRouter:
 
     async def _refuse(self, message: Message, sender: Sender) -> None:
         """Once per person, sent directly: nothing per chat is kept for strangers."""
-        if sender.user_id in self._refused:
+        if not self._refused.first(sender.user_id):
             return
-        self._refused.add(sender.user_id)
         text = self.dispatcher.refusal_text
         with contextlib.suppress(TelegramError):
             await call_api(
