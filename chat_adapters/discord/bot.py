@@ -41,10 +41,10 @@ from chat_adapters.discord.surface import DiscordSurface, MessageChannel
 from chat_adapters.discord.voice_clips import audio_clip, split_audio
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
 from chat_adapters.interactions import TYPED_ANSWER, Interactions, press_check
+from chat_adapters.message_intake import Fetched, IncomingMessage, take_message
 from chat_adapters.recent_keys import PEOPLE_REMEMBERED, RecentKeys
 from chat_adapters.recovery import recover_prompts
 from chat_adapters.surface import surface_id_of
-from chat_adapters.unusable import unusable_text
 from chat_adapters.voice import VoicePrompts
 from storage import InboundPrompt
 from storage.preferences import ChatKey
@@ -283,34 +283,19 @@ class DiscordBot:
         if not await self._authorize(sender, chat, "message"):
             await self._refuse_once(message)
             return
-        if self.interactions.answer_typed(surface_id_of(chat), text):
-            return
         audio, others = split_audio(message.attachments)
-        surface = self._surface(channel, message.author.id)
-        if unusable is not None and not text.strip() and not message.attachments:
-            await surface.send_text(unusable_text(unusable))
-            return
-        attachments, skipped = await self._download(others)
-        if skipped:
-            await surface.send_text("⚠️ Skipped: " + ", ".join(skipped))
-        if audio:
-            spoken = await self._transcribe(surface, chat, audio, text)
-            if spoken is None:
-                return
-            text = spoken
-        if text.strip() or attachments:
-            await self.dispatcher.on_text(surface, chat, sender, text, attachments, str(message.id))
-
-    async def _transcribe(
-        self, surface: DiscordSurface, chat: ChatKey, audio: Sequence[discord.Attachment], text: str
-    ) -> str | None:
-        try:
-            clips = [audio_clip(item) for item in audio]
-            return await self.config.voice.prompt(surface, chat, clips, text)
-        except discord.HTTPException as exc:
-            log.warning("discord.audio_failed", error=repr(exc))
-            await surface.send_text("⚠️ Could not download your audio; please send it again.")
-            return None
+        incoming = IncomingMessage(
+            self._surface(channel, message.author.id),
+            chat,
+            sender,
+            text,
+            str(message.id),
+            audio=[audio_clip(item) for item in audio],
+            fetch_files=lambda: fetch_attachments(others),
+            has_files=bool(others),
+            unusable=unusable if not text.strip() and not message.attachments else None,
+        )
+        await take_message(incoming, self.dispatcher, self.interactions, self.config.voice)
 
     def _without_bot_mention(self, content: str) -> str:
         user = self.client.user
@@ -329,28 +314,6 @@ class DiscordBot:
         with contextlib.suppress(discord.HTTPException):
             await self.client.outboxes.of(message.channel.id).send(reply)
 
-    async def _download(
-        self, attachments: Sequence[discord.Attachment]
-    ) -> tuple[list[Attachment], list[str]]:
-        found: list[Attachment] = []
-        skipped: list[str] = []
-        for item in attachments:
-            if item.size > MAX_ATTACHMENT_BYTES:
-                skipped.append(f"{item.filename} (over 20 MB)")
-                continue
-            try:
-                data = await item.read()
-            except discord.HTTPException as exc:
-                log.warning("discord.attachment_failed", name=item.filename, error=repr(exc))
-                skipped.append(f"{item.filename} (could not be downloaded)")
-                continue
-            media_type = item.content_type or "application/octet-stream"
-            kind: Literal["image", "document"] = (
-                "image" if media_type.startswith("image/") else "document"
-            )
-            found.append(Attachment(kind, item.filename, data, media_type))
-        return found, skipped
-
     def _surface(
         self,
         channel: Any,
@@ -360,6 +323,28 @@ class DiscordBot:
     ) -> DiscordSurface:
         target: MessageChannel = channel
         return self.client.surface(target, requester_id=requester_id, interaction=interaction)
+
+
+async def fetch_attachments(attachments: Sequence[discord.Attachment]) -> Fetched:
+    """The files of a message; one too large or unreadable is skipped, and said so."""
+    found: list[Attachment] = []
+    skipped: list[str] = []
+    for item in attachments:
+        if item.size > MAX_ATTACHMENT_BYTES:
+            skipped.append(f"{item.filename} (over 20 MB)")
+            continue
+        try:
+            data = await item.read()
+        except discord.HTTPException as exc:
+            log.warning("discord.attachment_failed", name=item.filename, error=repr(exc))
+            skipped.append(f"{item.filename} (could not be downloaded)")
+            continue
+        media_type = item.content_type or "application/octet-stream"
+        kind: Literal["image", "document"] = (
+            "image" if media_type.startswith("image/") else "document"
+        )
+        found.append(Attachment(kind, item.filename, data, media_type))
+    return found, skipped
 
 
 def addressed_to_bot(message: discord.Message, bot_id: int | None) -> bool:

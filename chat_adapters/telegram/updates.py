@@ -14,7 +14,6 @@ never behind the chat's prompts.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import mimetypes
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ from chat_adapters.chat_queues import OrderedIntake
 from chat_adapters.commands import parse_command
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
 from chat_adapters.interactions import Interactions
+from chat_adapters.message_intake import Fetched, FetchFailed, IncomingMessage, take_message
 from chat_adapters.recent_keys import PEOPLE_REMEMBERED, RecentKeys
 from chat_adapters.surface import truncate_to
 from chat_adapters.telegram.api import call_api
@@ -36,7 +36,6 @@ from chat_adapters.telegram.chat_objects import ChatObjects
 from chat_adapters.telegram.surface import TelegramSurface
 from chat_adapters.telegram.voice_clips import audio_clips, has_audio
 from chat_adapters.text_split import utf16_length
-from chat_adapters.unusable import unusable_text
 from chat_adapters.voice import VoicePrompts
 from storage import ChatKey
 
@@ -47,7 +46,6 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 UNORDERED_COMMANDS = frozenset({"stop"})
 """Commands that must not wait behind the chat's earlier messages."""
 CLOSE_TIMEOUT_S = 5.0
-SEND_AGAIN = "Nothing was sent to Claude; please send it again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +57,6 @@ class _Incoming:
     sender: Sender
     text: str
     command: tuple[str, str] | None
-
-
-class AttachmentError(Exception):
-    """A photo or document that cannot be fetched; the message says why."""
 
 
 class UpdateRouter:
@@ -160,38 +154,30 @@ class UpdateRouter:
             name, args = incoming.command
             await self.dispatcher.on_command(surface, chat, sender, name, args)
             return
-        if has_audio(message):
-            clips = audio_clips(message, self._download)
-            try:
-                spoken = await self.voice.prompt(surface, chat, clips, incoming.text)
-            except AttachmentError as exc:
-                await surface.send_text(
-                    f"⚠️ {exc} Nothing was sent to Claude; please send it again."
-                )
-                return
-            if spoken is None:
-                return
-            incoming = dataclasses.replace(incoming, text=spoken)
-        unusable = _unusable_kind(message)
-        if unusable is not None:
-            await surface.send_text(unusable_text(unusable))
-            return
-        has_media = bool(message.photo or message.document or has_audio(message))
-        if not has_media and surface.answer_typed(incoming.text):
-            return
-        try:
-            attachments = await self._attachments(message)
-        except AttachmentError as exc:
-            await surface.send_text(f"⚠️ {exc} Nothing was sent to Claude; please send it again.")
-            return
-        if not incoming.text.strip() and not attachments:
-            return
-        if not surface.waiting_for_text:
-            # "typing…" at once: the turn's first output is a CLI start-up away.
-            self.background.spawn(surface.show_typing(), name=f"{surface.surface_id}-typing")
-        surface.prompt_id = message.message_id
-        await self.dispatcher.on_text(
-            surface, chat, sender, incoming.text, attachments, str(message.message_id)
+
+        def on_prompt() -> None:
+            if not surface.waiting_for_text:
+                # "typing…" at once: the turn's first output is a CLI start-up away.
+                self.background.spawn(surface.show_typing(), name=f"{surface.surface_id}-typing")
+            surface.prompt_id = message.message_id
+
+        async def fetch_files() -> Fetched:
+            return list(await self._attachments(message)), []
+
+        audio = audio_clips(message, self._download) if has_audio(message) else ()
+        incoming_message = IncomingMessage(
+            surface,
+            chat,
+            sender,
+            incoming.text,
+            str(message.message_id),
+            audio=audio,
+            fetch_files=fetch_files,
+            has_files=bool(message.photo or message.document),
+            unusable=_unusable_kind(message),
+        )
+        await take_message(
+            incoming_message, self.dispatcher, self.interactions, self.voice, on_prompt=on_prompt
         )
 
     async def _refuse(self, message: Message, sender: Sender) -> None:
@@ -249,7 +235,7 @@ class UpdateRouter:
 
     async def _download(self, file_id: str, size: int | None, what: str) -> bytes:
         if size is not None and size > MAX_DOWNLOAD_BYTES:
-            raise AttachmentError(
+            raise FetchFailed(
                 f"Your {what} is {size / 1e6:.1f} MB; bots can fetch at most "
                 f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB."
             )
@@ -258,7 +244,7 @@ class UpdateRouter:
             return bytes(await call_api(file.download_as_bytearray))
         except TelegramError as exc:
             log.warning("telegram_download_failed", error=repr(exc))
-            raise AttachmentError(f"Could not fetch your {what} ({exc.message}).") from exc
+            raise FetchFailed(f"Could not fetch your {what} ({exc.message}).") from exc
 
     # -- button presses ---------------------------------------------------------------
 
