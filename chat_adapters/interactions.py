@@ -195,19 +195,19 @@ class Interactions:
         *,
         chat: str,
         where: str,
-        handler: PressHandler | None = None,
     ) -> OpenChoice:
         """Keys and typed-answer routing for one shown ``prompt`` in ``chat`` (typed
-        answers come from ``where``: the surface id). ``handler`` wraps
-        :meth:`OpenChoice.pressed` when the app shows more on a press."""
+        answers come from ``where``: the surface id). The record kept for restarts
+        names the surface, the asker and the options."""
         choice = OpenChoice(prompt, where)
         choice.key = await self.open(
             chat,
-            handler or choice.pressed,
+            choice.pressed,
             kind=prompt.kind,
             labels=[o.label for o in prompt.options],
             payload={
                 "surface": where,
+                "asker": prompt.notify.user_id if prompt.notify is not None else None,
                 "kind": prompt.kind,
                 "title": prompt.title,
                 "options": [[o.id, o.label] for o in prompt.options],

@@ -27,7 +27,7 @@ from chat_adapters.background import BackgroundTasks
 from chat_adapters.chat_queues import OrderedIntake
 from chat_adapters.commands import parse_command
 from chat_adapters.dispatch import Attachment, ChatDispatcher, Sender
-from chat_adapters.interactions import Interactions
+from chat_adapters.interactions import EXPIRED, Interactions
 from chat_adapters.message_intake import Fetched, FetchFailed, IncomingMessage, take_message
 from chat_adapters.recent_keys import PEOPLE_REMEMBERED, RecentKeys
 from chat_adapters.surface import truncate_to
@@ -252,7 +252,7 @@ class UpdateRouter:
         message = query.message
         if message is None:
             with contextlib.suppress(TelegramError):
-                await query.answer("This button has expired.")
+                await query.answer(EXPIRED)
             return
         thread_id = message.message_thread_id if isinstance(message, Message) else None
         if isinstance(message, Message) and not message.is_topic_message:
