@@ -54,6 +54,7 @@ from streaming_harness import (
 )
 
 from chat_adapters.discord.client import BatonClient, use_endpoints
+from chat_adapters.interactions import Interactions
 from tests.fakes.anthropic import FakeAnthropic, Reply, long_text
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord, SentMessage
@@ -166,15 +167,15 @@ async def stats_through_the_surface(
 ) -> float:
     """``StreamingReply.stats`` for a long answer driven straight onto a Discord surface."""
 
-    async def allow(*_: Any) -> bool:
-        return True
-
     async def ignore(_: Any) -> None:
         return None
 
     use_endpoints(dc.api_url, dc.gateway_url)
     client = BatonClient(
-        gate=allow, on_user_message=ignore, guild_id=dc.guild_id, guild_ready_timeout=0.05
+        interactions=Interactions("discord"),
+        on_user_message=ignore,
+        guild_id=dc.guild_id,
+        guild_ready_timeout=0.05,
     )
     connect: asyncio.Task[None] | None = None
     try:

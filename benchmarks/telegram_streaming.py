@@ -61,7 +61,8 @@ from streaming_harness import (
 )
 from telegram import Bot
 
-from chat_adapters.telegram.surface import TelegramSurface, outbox_for
+from chat_adapters.telegram.api import outbox_for
+from chat_adapters.telegram.surface import TelegramSurface
 from tests.fakes.anthropic import FakeAnthropic, Reply, long_text
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.telegram_api import ChatMessage, FakeTelegram

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.chat_services import ChatPolicy
 from chat_adapters.dispatch import ChatDispatcher
 from chat_adapters.logs import configure_logging
@@ -30,12 +31,14 @@ from session_core.claude_home import ClaudeHome
 from session_core.history_index import HistoryIndex
 from session_core.roots import ApprovedRoots
 from session_core.runner import TurnRunner
-from session_core.vocabulary import AppName
+from session_core.vocabulary import ENTRYPOINT, AppName
 from storage.database import Database
 
 log = structlog.get_logger(__name__)
 
-ENTRYPOINT = "claude-baton"
+
+BACKGROUND_DRAIN_S = 5.0
+"""At shutdown, background work (last edits, settling prompts) gets this long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +109,7 @@ async def open_database(settings: Settings) -> Database:
     return await Database.open(settings.data_dir / "baton.sqlite3")
 
 
-def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
+def build_dispatcher(core: Core, database: Database, background: BackgroundTasks) -> ChatDispatcher:
     settings = core.settings
     policy = ChatPolicy(
         allowed_users=settings.allowed_users,
@@ -129,13 +132,16 @@ def build_dispatcher(core: Core, database: Database) -> ChatDispatcher:
         policy=policy,
         redactor=core.redactor,
         inbox_dir=settings.data_dir / "inbox",
+        background=background,
     )
 
 
 AppRunner = Callable[[ChatDispatcher, asyncio.Event], Awaitable[None]]
 
 
-def _app_runner(app: AppName, settings: Settings, voice: VoicePrompts) -> AppRunner:
+def _app_runner(
+    app: AppName, settings: Settings, voice: VoicePrompts, background: BackgroundTasks
+) -> AppRunner:
     """Import an app only when it is configured, so one broken app never stops the other."""
     if app == "telegram":
         from chat_adapters.telegram.bot import TelegramConfig, run_telegram
@@ -148,7 +154,7 @@ def _app_runner(app: AppName, settings: Settings, voice: VoicePrompts) -> AppRun
             notify_after_s=settings.notify_after_s,
             drafts=settings.telegram_drafts,
         )
-        return lambda dispatcher, stopping: run_telegram(dispatcher, telegram, stopping)
+        return lambda dispatcher, stopping: run_telegram(dispatcher, telegram, stopping, background)
     from chat_adapters.discord.bot import DiscordConfig, run_discord
 
     assert settings.discord_bot_token is not None
@@ -160,7 +166,7 @@ def _app_runner(app: AppName, settings: Settings, voice: VoicePrompts) -> AppRun
         voice=voice,
         notify_after_s=settings.notify_after_s,
     )
-    return lambda dispatcher, stopping: run_discord(dispatcher, discord, stopping)
+    return lambda dispatcher, stopping: run_discord(dispatcher, discord, stopping, background)
 
 
 async def serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio.Event) -> None:
@@ -184,7 +190,8 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
     if reaped:
         log.warning("baton.reaped_orphaned_claude", pids=reaped)
     database = await open_database(settings)
-    dispatcher = build_dispatcher(core, database)
+    background = BackgroundTasks()
+    dispatcher = build_dispatcher(core, database, background)
     dispatcher.audit.start()  # retention: old audit rows go at start-up and daily
     dispatcher.start_housekeeping()
     log.info("baton.starting", apps=list(apps), roots=[str(r) for r in core.roots.roots])
@@ -204,11 +211,12 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
         async with asyncio.TaskGroup() as group:
             group.create_task(shut_down_in_order(), name="shutdown")
             for app in apps:
-                runner = _app_runner(app, settings, voice)
+                runner = _app_runner(app, settings, voice, background)
                 group.create_task(_supervise(app, runner, dispatcher, apps_stopping), name=app)
             group.create_task(_load_sdk(), name="sdk-import")
     finally:
         await dispatcher.aclose()
+        await background.drain(BACKGROUND_DRAIN_S)
         await core.runner.aclose()
         await database.close()
         log.info("baton.stopped")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -22,6 +22,7 @@ from chat_adapters.choices import (
     APPROVE_PLAN,
     SKIP_QUESTION,
     ChoicePrompt,
+    Notify,
     ask_user_question_prompts,
     plan_approval_prompt,
     tool_approval_prompt,
@@ -43,10 +44,15 @@ class ChatApprover:
     rules: SessionRules
     redactor: Redactor
     timeout_s: float
-    mention: str = ""
-    plans: dict[str, str] = field(default_factory=dict)
-    """ExitPlanMode's plan by tool_use_id: the callback gets an empty input, but the
-    streamed tool call carries the plan, so the turn loop records it here."""
+    asker_id: str | None = None
+    """Who asked for the turn: every prompt names them (``ChoicePrompt.notify``) and
+    each surface mentions them its own way, so their phone notifies."""
+    asker_name: str = ""
+
+    def _notifying(self, prompt: ChoicePrompt) -> ChoicePrompt:
+        if self.asker_id is None:
+            return prompt
+        return replace(prompt, notify=Notify(self.asker_id, self.asker_name))
 
     async def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
         try:
@@ -76,9 +82,7 @@ class ChatApprover:
         preview = change_preview(request.tool_name, request.tool_input, self.redactor)
         if preview:
             prompt = replace(prompt, body=f"{prompt.body}\nChange:\n```diff\n{preview}\n```")
-        if self.mention:
-            prompt = _mentioning(prompt, self.mention)
-        answer = await self.surface.ask_choice(prompt)
+        answer = await self.surface.ask_choice(self._notifying(prompt))
         if answer.timed_out:
             return ApprovalDecision.denied("No answer from the chat in time; the tool was denied.")
         if answer.choice_id == ALLOW_ONCE:
@@ -97,9 +101,7 @@ class ChatApprover:
             ask_user_question_prompts(request.tool_input, timeout_s=self.timeout_s),
             strict=False,
         ):
-            if self.mention:
-                prompt = _mentioning(prompt, self.mention)
-            answer = await self.surface.ask_choice(prompt)
+            answer = await self.surface.ask_choice(self._notifying(prompt))
             question = str(item.get("question", "")) if isinstance(item, Mapping) else ""
             if answer.text is not None:
                 answers[question] = answer.text
@@ -112,15 +114,10 @@ class ChatApprover:
         return ApprovalDecision.allowed({**request.tool_input, "answers": answers})
 
     async def _plan(self, request: ApprovalRequest) -> ApprovalDecision:
-        plan = str(request.tool_input.get("plan") or "")
-        if not plan and request.tool_use_id:
-            plan = self.plans.get(request.tool_use_id, "")
-        if not plan and self.plans:
-            plan = list(self.plans.values())[-1]
-        prompt = plan_approval_prompt(plan or "(the plan was not shown)", timeout_s=self.timeout_s)
-        if self.mention:
-            prompt = _mentioning(prompt, self.mention)
-        answer = await self.surface.ask_choice(prompt)
+        prompt = plan_approval_prompt(
+            request.plan or "(the plan was not shown)", timeout_s=self.timeout_s
+        )
+        answer = await self.surface.ask_choice(self._notifying(prompt))
         if answer.choice_id == APPROVE_PLAN and not answer.timed_out:
             return ApprovalDecision.allowed()
         return ApprovalDecision.denied("The user wants to keep planning; revise the plan.")
@@ -135,8 +132,3 @@ def _scope_label(rule: SessionRule | None) -> str | None:
     if rule.directory:
         return f"{rule.tool} in {os.path.basename(rule.directory) or rule.directory}"
     return None
-
-
-def _mentioning(prompt: ChoicePrompt, mention: str) -> ChoicePrompt:
-    """Lead the prompt with a mention, so the requester's phone notifies."""
-    return replace(prompt, body=f"{mention}\n{prompt.body}" if prompt.body else mention)

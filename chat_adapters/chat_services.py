@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.redaction import Redactor
 from chat_adapters.surface import Surface
 from session_core.catalog import SessionCatalog
@@ -52,6 +53,8 @@ class ChatServices:
     policy: ChatPolicy
     redactor: Redactor
     spawn: Spawn
+    background: BackgroundTasks
+    """The bot's one owner of background work (``serve()`` drains it at shutdown)."""
 
 
 def chat_text(chat: ChatKey) -> str:

@@ -62,6 +62,18 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
+class Notify:
+    """A person to mention: their id in the app, and the name to show."""
+
+    user_id: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.user_id.strip():
+            raise ValueError("a person to notify needs their user id")
+
+
+@dataclass(frozen=True, slots=True)
 class ChoiceAnswer:
     """What came back: an offered choice's id, or typed text when the prompt allows it."""
 
@@ -91,6 +103,9 @@ class ChoicePrompt:
     body: str = ""
     allows_free_text: bool = False
     kind: PromptKind = "other"
+    notify: Notify | None = None
+    """Who must answer (the asker): each surface mentions them in its own way, so
+    their phone notifies."""
 
     def __post_init__(self) -> None:
         if not self.title.strip():
@@ -133,14 +148,6 @@ class ChoicePrompt:
 
     def timeout_answer(self) -> ChoiceAnswer:
         return ChoiceAnswer(choice_id=self.timeout_choice, timed_out=True)
-
-    def accepts(self, answer: ChoiceAnswer) -> bool:
-        """Whether ``answer`` could legitimately have come from this prompt."""
-        if answer.text is not None:
-            return self.allows_free_text and bool(answer.text.strip())
-        if answer.timed_out:
-            return answer.choice_id == self.timeout_choice
-        return any(option.id == answer.choice_id for option in self.options)
 
 
 # -- factories -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ import structlog
 
 from chat_adapters import session_commands, settings_commands, tool_commands
 from chat_adapters.access import REFUSAL_TEXT, Access
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.binding import Binding
 from chat_adapters.chat_input import Attachment, Sender
 from chat_adapters.chat_lines import ChatLines
@@ -66,6 +67,7 @@ class ChatDispatcher:
         policy: ChatPolicy,
         redactor: Redactor | None = None,
         inbox_dir: Path,
+        background: BackgroundTasks | None = None,
     ) -> None:
         self.runner = runner
         self.catalog = catalog
@@ -74,9 +76,10 @@ class ChatDispatcher:
         self.redactor = redactor or Redactor()
         self.inbox_dir = inbox_dir
         self.inbox = Inbox(inbox_dir, keep_days=policy.inbox_days)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.background = background if background is not None else BackgroundTasks()
+        self._owns_background = background is None
         self.services = ChatServices(
-            runner, catalog, roots, database, policy, self.redactor, self._spawn
+            runner, catalog, roots, database, policy, self.redactor, self._spawn, self.background
         )
         self.access = Access(self.services)
         self.audit = self.access.audit
@@ -112,7 +115,7 @@ class ChatDispatcher:
 
     def settled(self) -> bool:
         """No turn runs, no prompt waits, no background work is left."""
-        return not self._tasks and self.lines.settled()
+        return not len(self.background) and self.lines.settled()
 
     async def current(self, chat: ChatKey) -> SessionSummary | None:
         """The session the chat's next message goes to (None: a new one)."""
@@ -191,7 +194,9 @@ class ChatDispatcher:
 
     def start_housekeeping(self) -> None:
         """Expired pending choices and old inbox files go, now and daily (until aclose)."""
-        self._spawn(keep_tidy(self.inbox, self.db.pending))
+        self.background.spawn(
+            keep_tidy(self.inbox, self.db.pending), name="housekeeping", until_close=True
+        )
 
     async def finish_turns(self, grace_s: float = 15.0) -> None:
         """Shutting down: stop running turns, let their replies finalize, say what was
@@ -200,10 +205,12 @@ class ChatDispatcher:
 
     async def aclose(self) -> None:
         await self.finish_turns(grace_s=5.0)
-        tasks = [*self._tasks, *self.lines.workers()]
-        for task in tasks:
+        workers = self.lines.workers()
+        for task in workers:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)
+        if self._owns_background:
+            await self.background.drain(0.0)
         await self.audit.aclose()
 
     # -- small pieces ------------------------------------------------------------------
@@ -233,9 +240,8 @@ class ChatDispatcher:
             except Exception:
                 log.exception("background_failed")
 
-        task = asyncio.create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # Pickers and questions end when someone answers: the bot's close cancels them.
+        self.background.spawn(guarded(), name="chat-work", until_close=True)
 
 
 def _matches(summary: SessionSummary, needle: str) -> bool:

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 
+PEOPLE_REMEMBERED = 1024
+"""People already told they may not use the bot: each app tells a stranger once."""
+
 
 class RecentKeys:
     def __init__(self, max_keys: int) -> None:
@@ -19,6 +22,12 @@ class RecentKeys:
         self._keys.move_to_end(key)
         while len(self._keys) > self.max_keys:
             self._keys.popitem(last=False)
+
+    def first(self, key: Hashable) -> bool:
+        """Remember ``key``; True if it was not remembered already."""
+        new = key not in self._keys
+        self.add(key)
+        return new
 
     def __contains__(self, key: object) -> bool:
         return key in self._keys

@@ -72,9 +72,11 @@ async def _recover(
         )
         await _run(dispatcher, surface, sender, prompt)
         return
-    task = asyncio.create_task(_ask(dispatcher, surface, sender, prompt, moved, lost_files))
-    dispatcher._tasks.add(task)
-    task.add_done_callback(dispatcher._tasks.discard)
+    dispatcher.background.spawn(
+        _ask(dispatcher, surface, sender, prompt, moved, lost_files),
+        name="recovery-question",
+        until_close=True,
+    )
 
 
 async def _ask(

@@ -23,17 +23,23 @@ import math
 import re
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from chat_adapters.choices import tool_input_summary
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.redaction import Redactor
+from chat_adapters.reply_lines import (
+    DONE_LINE,
+    VERBOSITY_LEVELS,
+    DeliveryStats,
+    outcome_line,
+    tool_line,
+    waiting_text,
+)
 from chat_adapters.surface import LiveReply, StopCallback, Surface, fit_status, truncate_to
 from chat_adapters.text_split import Chunk, split_markdown_chunks
 from session_core.events import (
-    Outcome,
     TextDelta,
     ToolFinished,
     ToolStarted,
@@ -44,81 +50,6 @@ from session_core.events import (
 )
 
 log = structlog.get_logger(__name__)
-
-VERBOSITY_LEVELS = (0, 1, 2)
-"""0: text only. 1: plus a line per tool (name). 2: plus tool inputs and outputs."""
-
-_OUTCOME_LINES: dict[Outcome, str] = {
-    "success": "",
-    "interrupted": "⏹ Interrupted",
-    "max_turns": "⚠️ Stopped: maximum number of turns reached",
-    "budget_exceeded": "⚠️ Stopped: budget exceeded",
-    "api_error": "❌ API error",
-    "resume_failed": "❌ Could not resume the session",
-    "error": "❌ Failed",
-}
-DONE_LINE = "✓ Done"
-
-
-@dataclass(slots=True)
-class DeliveryStats:
-    """What one reply produced and delivered, for benchmarks and the audit log."""
-
-    produced_bytes: int = 0
-    """UTF-8 bytes of model text received (deltas, or the result text if no deltas)."""
-    delivered_bytes: int = 0
-    """UTF-8 bytes of that text inside messages the surface finalized."""
-    updates: int = 0
-    """Live updates (edits) that went through."""
-    messages: int = 0
-    """Messages completed: finalized live messages and tool-line batches."""
-    failures: int = 0
-    """Surface calls that raised; a failed finalize means text did not arrive."""
-
-    @property
-    def delivered_ratio(self) -> float:
-        return 1.0 if self.produced_bytes == 0 else self.delivered_bytes / self.produced_bytes
-
-
-def waiting_text(event: WaitingForSlot) -> str:
-    """Why nothing happens yet: every Claude process slot runs a turn."""
-    where = f"{event.ahead} ahead" if event.ahead else "next in line"
-    return (
-        f"⏳ All {event.limit} Claude process slots are busy: waiting for a free slot "
-        f"({where}). It starts on its own."
-    )
-
-
-def outcome_line(finished: TurnFinished) -> str:
-    """A short line saying how a turn ended; empty for success."""
-    line = _OUTCOME_LINES.get(finished.outcome, "❌ Failed")
-    if line and finished.error:
-        line = f"{line}: {' '.join(finished.error.split())}"
-    return line
-
-
-def tool_line(
-    name: str,
-    tool_input: Mapping[str, Any],
-    verbosity: int,
-    *,
-    state: str = "running",
-    output: str = "",
-    redactor: Redactor | None = None,
-) -> str:
-    """``▸ Bash`` while running, ``✓``/``✗`` when done; at verbosity 2 with its input
-    and the first line of its output, both truncated and redacted."""
-    redactor = redactor or Redactor()
-    mark = {"running": "▸", "ok": "✓", "error": "✗"}.get(state, "▸")
-    line = f"{mark} {name or 'tool'}"
-    if verbosity >= 2:
-        summary = tool_input_summary(name, tool_input, limit=80, redact=redactor)
-        if summary:
-            line += f": {summary}"
-        first = next((part.strip() for part in output.splitlines() if part.strip()), "")
-        if state != "running" and first:
-            line += f" → {truncate_to(' '.join(redactor(first).split()), 60)}"
-    return line
 
 
 class StreamingReply:
@@ -138,6 +69,7 @@ class StreamingReply:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         redactor: Redactor | None = None,
+        background: BackgroundTasks | None = None,
     ) -> None:
         if verbosity not in VERBOSITY_LEVELS:
             raise ValueError(f"verbosity must be one of {VERBOSITY_LEVELS}, got {verbosity!r}")
@@ -151,6 +83,8 @@ class StreamingReply:
         self._clock = clock
         self._sleep = sleep
         self._redactor = redactor or Redactor()
+        self._background = background if background is not None else BackgroundTasks()
+        """Owns the finishing of a reply whose caller was cancelled."""
         # All model text of the turn, plus the blank lines put between text blocks that
         # a tool call separated (kept in ``_inserted`` so they are not counted).
         self._text = ""
@@ -283,9 +217,9 @@ class StreamingReply:
 
     def _finish_in_background(self, reason: str) -> None:
         if self._finished is None:
-            task = asyncio.get_running_loop().create_task(self._finish_with_error(reason))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            self._background.spawn(
+                self._finish_with_error(reason), name=f"{self.surface.surface_id}-finish"
+            )
 
     # -- the pump: the only place that calls the surface --------------------------------
 
@@ -417,9 +351,6 @@ class StreamingReply:
         self.stats.delivered_bytes += self._model_bytes(*rest)
         if status or self._live is not None or self.stats.messages == 0:
             await self._finalize("", status or (DONE_LINE,), (0, 0))
-
-
-_background: set[asyncio.Task[None]] = set()
 
 
 def _utf8_size(text: str) -> int:

@@ -23,6 +23,7 @@ from typing import Literal, Protocol, TypeAlias
 
 from chat_adapters.choices import ChoiceAnswer, ChoicePrompt
 from chat_adapters.text_split import utf16_length
+from storage.preferences import ChatKey
 
 LengthUnit: TypeAlias = Literal["utf16", "characters"]
 StopCallback: TypeAlias = Callable[[], Awaitable[None]]
@@ -53,7 +54,6 @@ class Capabilities:
     choices are answered by typing."""
     max_buttons_per_row: int = 1
     has_threads: bool = False
-    has_drafts: bool = False
     supports_files: bool = False
     max_file_bytes: int = 0
 
@@ -166,6 +166,26 @@ class Surface(Protocol):
         Raises :class:`Unsupported` unless ``capabilities.supports_files``, and
         ValueError when ``data`` exceeds ``capabilities.max_file_bytes``."""
         ...
+
+
+def check_open(finalized: bool) -> None:
+    """The LiveReply contract: nothing changes after ``finalize``."""
+    if finalized:
+        raise RuntimeError("live reply already finalized")
+
+
+def check_finalize(finalized: bool, text: str, status: Sequence[str]) -> None:
+    """The LiveReply contract for ``finalize``: once only, and never blank."""
+    check_open(finalized)
+    if not text.strip() and not any(line.strip() for line in status):
+        raise ValueError("finalize needs text or a status line")
+
+
+def surface_id_of(key: ChatKey) -> str:
+    """The surface id of a chat, thread or topic: ``<app>:<chat>[:<thread>]``."""
+    if key.thread_id:
+        return f"{key.app}:{key.chat_id}:{key.thread_id}"
+    return f"{key.app}:{key.chat_id}"
 
 
 def check_file_name(name: str) -> str:

@@ -31,7 +31,6 @@ from session_core.catalog import SessionSummary
 from session_core.events import (
     ImageInput,
     ToolFinished,
-    ToolStarted,
     TurnFinished,
     TurnStarted,
     WaitingForSlot,
@@ -106,12 +105,17 @@ class TurnFlow:
             rules=self._rules,
             redactor=s.redactor,
             timeout_s=s.policy.approval_timeout_s,
-            mention=sender.mention,
+            asker_id=sender.user_id,
+            asker_name=sender.display_name,
         )
         line.approver = approver
         verbosity = prefs.verbosity if prefs.verbosity is not None else s.policy.verbosity
         reply = StreamingReply(
-            surface, verbosity=verbosity, on_stop=lambda: self._stop(line), redactor=s.redactor
+            surface,
+            verbosity=verbosity,
+            on_stop=lambda: self._stop(line),
+            redactor=s.redactor,
+            background=s.background,
         )
         finished: TurnFinished | None = None
         events = s.runner.stream_turn(
@@ -143,8 +147,6 @@ class TurnFlow:
                             f"{s.redactor(failure.reason)}\nStarted a new session "
                             f"`{short_id(event.session_id)}` instead."
                         )
-                elif isinstance(event, ToolStarted) and event.name == "ExitPlanMode":
-                    approver.plans[event.tool_use_id] = str(event.input.get("plan", ""))
                 elif isinstance(event, ToolFinished) and verbosity >= 2:
                     self._attach_long_output(surface, event)
                 elif isinstance(event, TurnFinished):

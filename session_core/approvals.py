@@ -9,10 +9,9 @@ Claude Code's own defaults apply (read-only tools run, mutating ones are denied)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeAlias
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
-PermissionMode: TypeAlias = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 """Claude Code's permission modes a chat may choose (``/mode``)."""
 
 
@@ -28,6 +27,10 @@ class ApprovalRequest:
     """Why Claude Code asks (e.g. "Path is outside allowed working directories")."""
     title: str | None = None
     description: str | None = None
+    plan: str = ""
+    """ExitPlanMode's plan. Claude Code's permission callback gets an empty input for
+    it; the streamed tool call carries the plan, and the session layer copies it here
+    (see :class:`PlanNotes`), so whoever renders the question has it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,32 @@ class ApprovalDecision:
     @classmethod
     def denied(cls, message: str, *, interrupt: bool = False) -> ApprovalDecision:
         return cls(allow=False, message=message, interrupt=interrupt)
+
+
+class PlanNotes:
+    """ExitPlanMode plans seen in one turn's tool calls, by ``tool_use_id``.
+
+    The session layer notes every ExitPlanMode call it translates and completes the
+    approval request for it: the plan of that call, else the newest plan noted.
+    """
+
+    def __init__(self) -> None:
+        self._plans: dict[str, str] = {}
+
+    def note(self, tool_use_id: str, name: str, tool_input: Mapping[str, Any]) -> None:
+        if name == "ExitPlanMode":
+            self._plans[tool_use_id] = str(tool_input.get("plan") or "")
+
+    def complete(self, request: ApprovalRequest) -> ApprovalRequest:
+        """``request`` with its plan, when it is an ExitPlanMode question."""
+        if request.tool_name != "ExitPlanMode" or request.plan:
+            return request
+        plan = str(request.tool_input.get("plan") or "")
+        if not plan and request.tool_use_id:
+            plan = self._plans.get(request.tool_use_id, "")
+        if not plan and self._plans:
+            plan = list(self._plans.values())[-1]
+        return replace(request, plan=plan)
 
 
 class Approver(Protocol):

@@ -29,7 +29,7 @@ from claude_agent_sdk import (
 )
 from claude_agent_sdk.types import McpSdkServerConfig
 
-from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver, PermissionMode
+from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver, PlanNotes
 from session_core.chat_tools import (
     SEND_TO_CHAT,
     SEND_TO_CHAT_DESCRIPTION,
@@ -40,10 +40,11 @@ from session_core.chat_tools import (
     FileSink,
     confine,
 )
-from session_core.events import ImageInput, TurnEvent
+from session_core.events import ImageInput, ToolStarted, TurnEvent
 from session_core.sdk_events import translate
 from session_core.sdk_options import build_options
 from session_core.sdk_values import SdkError, TranslationState, TurnOptions, short_reason
+from session_core.vocabulary import PermissionMode
 
 log = structlog.get_logger(__name__)
 
@@ -93,6 +94,9 @@ class ClaudeConnection:
         )
         self._state: TranslationState | None = None
         self._stop_requested = False
+        self._plans = PlanNotes()
+        """The turn's ExitPlanMode plans: the CLI asks to approve the call without
+        always repeating the plan, so the request gets it from here."""
 
     @property
     def with_approvals(self) -> bool:
@@ -131,6 +135,7 @@ class ClaudeConnection:
         ``state`` (e.g. the session id from ``init``) as soon as it changes.
         """
         self._state = state
+        self._plans = PlanNotes()
         self.turns += 1
         try:
             await self._client.query(user_message(prompt, images) if images else prompt)
@@ -139,6 +144,9 @@ class ClaudeConnection:
                 await self._client.interrupt()
             async for message in self._client.receive_response():
                 events = translate(message, state)
+                for event in events:
+                    if isinstance(event, ToolStarted):
+                        self._plans.note(event.tool_use_id, event.name, event.input)
                 if state.session_id:
                     self.session_id = state.session_id
                 yield events
@@ -231,6 +239,7 @@ class ClaudeConnection:
             title=context.title,
             description=context.description,
         )
+        request = self._plans.complete(request)
         try:
             decision = await approver(request)
         except Exception as exc:

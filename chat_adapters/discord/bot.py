@@ -23,25 +23,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import discord
 import structlog
 from discord import app_commands
 
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.chat_input import Attachment, Sender
 from chat_adapters.commands import CommandSpec, Completion, commands_for
 from chat_adapters.discord.client import BatonClient, use_endpoints
+from chat_adapters.discord.rendering import chat_of
+from chat_adapters.discord.slash_commands import autocomplete_choices, build_command
 from chat_adapters.discord.surface import DiscordSurface, MessageChannel
 from chat_adapters.discord.voice_clips import audio_clip, split_audio
 from chat_adapters.dispatch import ChatDispatcher
-from chat_adapters.press_gate import Press
+from chat_adapters.interactions import TYPED_ANSWER, Interactions, press_check
+from chat_adapters.message_intake import Fetched, IncomingMessage, take_message
+from chat_adapters.recent_keys import PEOPLE_REMEMBERED, RecentKeys
 from chat_adapters.recovery import recover_prompts
-from chat_adapters.unusable import unusable_text
+from chat_adapters.surface import surface_id_of
 from chat_adapters.voice import VoicePrompts
 from storage import InboundPrompt
 from storage.preferences import ChatKey
@@ -52,13 +56,10 @@ APP: Literal["discord"] = "discord"
 AUTHORIZE_TIMEOUT_S = 2.0
 """Authorization must leave time to answer within Discord's 3 seconds."""
 COMPLETE_TIMEOUT_S = 2.5
-MAX_CHOICES = 25
-CHOICE_LIMIT = 100
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 LOGIN_TIMEOUT_S = 30.0
 SHUTDOWN_S = 10.0
 MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
-ANSWERED = "→ Answered the open question."
 
 
 @dataclass(frozen=True)
@@ -82,25 +83,28 @@ def sender_of(user: discord.User | discord.Member) -> Sender:
     )
 
 
-def chat_of(channel: Any) -> ChatKey:
-    """Threads are keyed under their parent channel, as the dispatcher expects."""
-    if isinstance(channel, discord.Thread) and channel.parent_id:
-        return ChatKey.of(APP, channel.parent_id, channel.id)
-    return ChatKey.of(APP, channel.id)
-
-
 class DiscordBot:
     """The client plus the translation of Discord events into dispatcher calls."""
 
-    def __init__(self, dispatcher: ChatDispatcher, config: DiscordConfig) -> None:
+    def __init__(
+        self,
+        dispatcher: ChatDispatcher,
+        config: DiscordConfig,
+        background: BackgroundTasks | None = None,
+    ) -> None:
         self.dispatcher = dispatcher
         self.config = config
+        self.background = background if background is not None else BackgroundTasks()
+        self.interactions = Interactions(
+            APP, dispatcher.db.pending, gate=press_check(dispatcher.presses, APP)
+        )
         self.client = self._new_client(message_content=True)
-        self._refused: set[int] = set()
+        self._refused = RecentKeys(PEOPLE_REMEMBERED)
 
     def _new_client(self, *, message_content: bool) -> BatonClient:
         client = BatonClient(
-            gate=self._gate,
+            interactions=self.interactions,
+            background=self.background,
             on_user_message=self._on_message,
             guild_id=self.config.guild_id,
             message_content=message_content,
@@ -201,22 +205,13 @@ class DiscordBot:
             return False
 
     async def _gate(self, interaction: discord.Interaction[Any], action: str) -> bool:
-        """Authorize an interaction; a refusal is answered ephemerally, here. A button
-        press (``press:<kind>:<label>``) goes through the dispatcher's press gate."""
+        """Authorize an interaction; a refusal is answered ephemerally, here. (Button
+        presses go through the interactions registry's press gate.)"""
         sender, chat = sender_of(interaction.user), chat_of(interaction.channel)
-        refusal: str | None = self.dispatcher.refusal_text
-        if action.startswith("press:"):
-            _, kind, label = action.split(":", 2)
-            chat_id = f"{chat.chat_id}:{chat.thread_id}" if chat.thread_id else chat.chat_id
-            refusal = self.dispatcher.presses.check(
-                Press(APP, sender.user_id, chat_id, kind, label)
-            )
-        elif await self._authorize(sender, chat, action):
-            refusal = None
-        if refusal is None:
+        if await self._authorize(sender, chat, action):
             return True
         if not interaction.response.is_done():
-            await interaction.response.send_message(refusal, ephemeral=True)
+            await interaction.response.send_message(self.dispatcher.refusal_text, ephemeral=True)
         return False
 
     # -- slash commands -----------------------------------------------------------------
@@ -236,8 +231,8 @@ class DiscordBot:
         surface = self._surface(channel, interaction.user.id, interaction=interaction)
         sender, chat = sender_of(interaction.user), chat_of(channel)
         if spec.name == "ask":
-            if self.client.router.answer_typed(channel.id, args):
-                await surface.send_text(ANSWERED)
+            if self.interactions.answer_typed(surface_id_of(chat), args):
+                await surface.send_text(TYPED_ANSWER)
                 return
             await self.dispatcher.on_text(surface, chat, sender, args, (), str(interaction.id))
             return
@@ -277,7 +272,7 @@ class DiscordBot:
         if message.type not in MESSAGE_TYPES:
             return
         bot_id = self.client.user.id if self.client.user is not None else None
-        waiting = self.client.router.has_typed_prompt(message.channel.id)
+        waiting = self.interactions.waiting_for_text(surface_id_of(chat_of(message.channel)))
         if not (waiting or addressed_to_bot(message, bot_id)):
             return
         text = self._without_bot_mention(message.content)
@@ -289,34 +284,19 @@ class DiscordBot:
         if not await self._authorize(sender, chat, "message"):
             await self._refuse_once(message)
             return
-        if self.client.router.answer_typed(channel.id, text):
-            return
         audio, others = split_audio(message.attachments)
-        surface = self._surface(channel, message.author.id)
-        if unusable is not None and not text.strip() and not message.attachments:
-            await surface.send_text(unusable_text(unusable))
-            return
-        attachments, skipped = await self._download(others)
-        if skipped:
-            await surface.send_text("⚠️ Skipped: " + ", ".join(skipped))
-        if audio:
-            spoken = await self._transcribe(surface, chat, audio, text)
-            if spoken is None:
-                return
-            text = spoken
-        if text.strip() or attachments:
-            await self.dispatcher.on_text(surface, chat, sender, text, attachments, str(message.id))
-
-    async def _transcribe(
-        self, surface: DiscordSurface, chat: ChatKey, audio: Sequence[discord.Attachment], text: str
-    ) -> str | None:
-        try:
-            clips = [audio_clip(item) for item in audio]
-            return await self.config.voice.prompt(surface, chat, clips, text)
-        except discord.HTTPException as exc:
-            log.warning("discord.audio_failed", error=repr(exc))
-            await surface.send_text("⚠️ Could not download your audio; please send it again.")
-            return None
+        incoming = IncomingMessage(
+            self._surface(channel, message.author.id),
+            chat,
+            sender,
+            text,
+            str(message.id),
+            audio=[audio_clip(item) for item in audio],
+            fetch_files=lambda: fetch_attachments(others),
+            has_files=bool(others),
+            unusable=unusable if not text.strip() and not message.attachments else None,
+        )
+        await take_message(incoming, self.dispatcher, self.interactions, self.config.voice)
 
     def _without_bot_mention(self, content: str) -> str:
         user = self.client.user
@@ -326,37 +306,14 @@ class DiscordBot:
 
     async def _refuse_once(self, message: discord.Message) -> None:
         """One reply per person: someone chatting next to the bot is not spammed."""
-        if message.author.id in self._refused:
+        if not self._refused.first(message.author.id):
             return
-        self._refused.add(message.author.id)
 
         async def reply() -> None:
             await message.reply(self.dispatcher.refusal_text, mention_author=False)
 
         with contextlib.suppress(discord.HTTPException):
             await self.client.outboxes.of(message.channel.id).send(reply)
-
-    async def _download(
-        self, attachments: Sequence[discord.Attachment]
-    ) -> tuple[list[Attachment], list[str]]:
-        found: list[Attachment] = []
-        skipped: list[str] = []
-        for item in attachments:
-            if item.size > MAX_ATTACHMENT_BYTES:
-                skipped.append(f"{item.filename} (over 20 MB)")
-                continue
-            try:
-                data = await item.read()
-            except discord.HTTPException as exc:
-                log.warning("discord.attachment_failed", name=item.filename, error=repr(exc))
-                skipped.append(f"{item.filename} (could not be downloaded)")
-                continue
-            media_type = item.content_type or "application/octet-stream"
-            kind: Literal["image", "document"] = (
-                "image" if media_type.startswith("image/") else "document"
-            )
-            found.append(Attachment(kind, item.filename, data, media_type))
-        return found, skipped
 
     def _surface(
         self,
@@ -367,6 +324,28 @@ class DiscordBot:
     ) -> DiscordSurface:
         target: MessageChannel = channel
         return self.client.surface(target, requester_id=requester_id, interaction=interaction)
+
+
+async def fetch_attachments(attachments: Sequence[discord.Attachment]) -> Fetched:
+    """The files of a message; one too large or unreadable is skipped, and said so."""
+    found: list[Attachment] = []
+    skipped: list[str] = []
+    for item in attachments:
+        if item.size > MAX_ATTACHMENT_BYTES:
+            skipped.append(f"{item.filename} (over 20 MB)")
+            continue
+        try:
+            data = await item.read()
+        except discord.HTTPException as exc:
+            log.warning("discord.attachment_failed", name=item.filename, error=repr(exc))
+            skipped.append(f"{item.filename} (could not be downloaded)")
+            continue
+        media_type = item.content_type or "application/octet-stream"
+        kind: Literal["image", "document"] = (
+            "image" if media_type.startswith("image/") else "document"
+        )
+        found.append(Attachment(kind, item.filename, data, media_type))
+    return found, skipped
 
 
 def addressed_to_bot(message: discord.Message, bot_id: int | None) -> bool:
@@ -384,87 +363,15 @@ def addressed_to_bot(message: discord.Message, bot_id: int | None) -> bool:
     )
 
 
-def autocomplete_choices(found: Sequence[tuple[str, str]]) -> list[app_commands.Choice[str]]:
-    """At most 25 choices; a value Discord cannot carry (over 100 characters) is left
-    out rather than cut into a different value."""
-    choices: list[app_commands.Choice[str]] = []
-    for label, value in found:
-        if not value or len(value) > CHOICE_LIMIT:
-            continue
-        name = " ".join(label.split())
-        if len(name) > CHOICE_LIMIT:
-            name = name[: CHOICE_LIMIT - 1] + "…"
-        choices.append(app_commands.Choice(name=name or value, value=value))
-        if len(choices) == MAX_CHOICES:
-            break
-    return choices
-
-
-CommandHandler = Callable[[discord.Interaction[Any], CommandSpec, dict[str, Any]], Awaitable[None]]
-Completer = Callable[
-    [discord.Interaction[Any], Completion, str], Awaitable[list[app_commands.Choice[str]]]
-]
-
-
-def build_command(
-    spec: CommandSpec, handle: CommandHandler, complete: Completer
-) -> app_commands.Command[Any, ..., None]:
-    """A slash command for ``spec``: one typed string parameter per option (required or
-    defaulting to None), its description, its fixed choices, its autocomplete."""
-
-    async def callback(interaction: discord.Interaction[Any], **options: Any) -> None:
-        await handle(interaction, spec, options)
-
-    parameters = [
-        inspect.Parameter(
-            "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
-        )
-    ]
-    for option in spec.options:
-        parameters.append(
-            inspect.Parameter(
-                option.name,
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=str if option.required else Optional[str],  # noqa: UP045
-                default=inspect.Parameter.empty if option.required else None,
-            )
-        )
-    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    decorated: Any = callback
-    if spec.options:
-        decorated = app_commands.describe(**{o.name: o.description for o in spec.options})(
-            decorated
-        )
-    with_choices = {
-        o.name: [app_commands.Choice(name=c, value=c) for c in o.choices]
-        for o in spec.options
-        if o.choices
-    }
-    if with_choices:
-        decorated = app_commands.choices(**with_choices)(decorated)
-    completions = {o.name: _completer(complete, o.completion) for o in spec.options if o.completion}
-    if completions:
-        decorated = app_commands.autocomplete(**completions)(decorated)
-    return app_commands.Command(name=spec.name, description=spec.description, callback=decorated)
-
-
-def _completer(
-    complete: Completer, option: Completion
-) -> Callable[[discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]:
-    async def autocomplete(
-        interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await complete(interaction, option, current)
-
-    return autocomplete
-
-
 async def run_discord(
-    dispatcher: ChatDispatcher, config: DiscordConfig, stopping: asyncio.Event
+    dispatcher: ChatDispatcher,
+    config: DiscordConfig,
+    stopping: asyncio.Event,
+    background: BackgroundTasks | None = None,
 ) -> None:
     """Run the Discord app until ``stopping`` is set; raises on fatal errors (a bad
     token, a refused intent) so the supervisor can restart it with backoff."""
     use_endpoints(config.api_url, config.gateway_url)
-    bot = DiscordBot(dispatcher, config)
+    bot = DiscordBot(dispatcher, config, background)
     log.info("discord.starting", api_url=config.api_url, guild_id=config.guild_id)
     await bot.run(stopping)

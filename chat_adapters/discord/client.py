@@ -2,9 +2,9 @@
 
 What lives here is what every use of the client shares (the bot, and the surface
 conformance tests): the intents (message content, so messages in a session's thread
-reach Claude; slash commands work without it), mentions off by default, the component
-router that persistent buttons find through ``baton_components``, one outbox per
-channel, and a command tree synced in ``setup_hook``, before the gateway connects.
+reach Claude; slash commands work without it), mentions off by default, the
+interactions registry that persistent buttons find through ``interactions``, one
+outbox per channel, and a command tree synced in ``setup_hook``, before the gateway connects.
 """
 
 from __future__ import annotations
@@ -20,8 +20,12 @@ import structlog
 import yarl
 from discord import app_commands
 
-from chat_adapters.discord.components import DYNAMIC_ITEMS, ComponentRouter, Gate
-from chat_adapters.discord.surface import NO_MENTIONS, DiscordSurface, MessageChannel, Outboxes
+from chat_adapters.background import BackgroundTasks
+from chat_adapters.discord.components import DYNAMIC_ITEMS
+from chat_adapters.discord.outboxes import Outboxes
+from chat_adapters.discord.rendering import NO_MENTIONS
+from chat_adapters.discord.surface import DiscordSurface, MessageChannel
+from chat_adapters.interactions import Interactions
 
 log = structlog.get_logger(__name__)
 
@@ -39,12 +43,13 @@ class BatonClient(discord.Client):
     def __init__(
         self,
         *,
-        gate: Gate,
+        interactions: Interactions,
         on_user_message: MessageHandler,
         guild_id: int | None = None,
         guild_ready_timeout: float = GUILD_READY_TIMEOUT_S,
         message_content: bool = True,
         notify_after_s: float | None = None,
+        background: BackgroundTasks | None = None,
     ) -> None:
         self.notify_after_s = notify_after_s
         intents = discord.Intents.default()
@@ -54,16 +59,14 @@ class BatonClient(discord.Client):
             allowed_mentions=NO_MENTIONS,
             guild_ready_timeout=guild_ready_timeout,
         )
-        self.baton_components = ComponentRouter(gate)
+        self.interactions = interactions
+        """Found by the persistent components (see ``components.interactions_of``)."""
+        self.background = background if background is not None else BackgroundTasks()
         self.outboxes = Outboxes()
         self.tree: app_commands.CommandTree[BatonClient] = app_commands.CommandTree(self)
         self.guild_id = guild_id
         self.ready = asyncio.Event()
         self._on_user_message = on_user_message
-
-    @property
-    def router(self) -> ComponentRouter:
-        return self.baton_components
 
     def surface(
         self,
@@ -74,8 +77,9 @@ class BatonClient(discord.Client):
     ) -> DiscordSurface:
         return DiscordSurface(
             channel,
-            router=self.baton_components,
+            interactions=self.interactions,
             outboxes=self.outboxes,
+            background=self.background,
             requester_id=requester_id,
             interaction=interaction,
             notify_after_s=self.notify_after_s,

@@ -1,14 +1,8 @@
 """Discord channels and threads as :class:`~chat_adapters.surface.Surface` s.
 
-Discord renders Markdown itself, so text goes out as Claude wrote it, split at 2000
-characters without breaking code fences. Status lines (tool activity, outcomes) are
-plain text: escaped and shown as small "-#" subtext under the answer.
-
-Every send and edit of one channel (a thread is a channel) goes through that channel's
-:class:`~chat_adapters.outbox.Outbox`: operations run one at a time at most once a
-second, a newer edit of a message replaces a queued one, and a rate limit pauses the
-channel instead of failing. discord.py waits out 429s by itself; the pacing keeps
-them from happening.
+Text goes out as Claude wrote it (:mod:`.rendering`); every send and edit of one
+channel goes through that channel's outbox (:mod:`.outboxes`). Live replies are in
+:mod:`.live_reply`; what a button means is :mod:`chat_adapters.interactions`' job.
 
 A surface bound to a slash command (``interaction=``) answers the command: its first
 message is the deferred interaction's follow-up (replacing "thinking…"), later ones
@@ -18,7 +12,8 @@ sent nothing for 14 minutes gets its placeholder replaced, so Discord never show
 "the application did not respond".
 
 Mentions are off for everything the bot sends (model text cannot ping anyone),
-except the requester on approvals and questions, so their phone notifies.
+except whoever a prompt says must answer (``ChoicePrompt.notify``), so their phone
+notifies.
 """
 
 from __future__ import annotations
@@ -27,7 +22,6 @@ import asyncio
 import contextlib
 import io
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
@@ -35,36 +29,42 @@ from typing import Any, TypeAlias
 import discord
 import structlog
 
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.choices import ChoiceAnswer, ChoicePrompt
-from chat_adapters.discord.components import ComponentRouter, choice_view, stop_view
-from chat_adapters.long_turns import TurnClock
-from chat_adapters.outbox import Outbox
+from chat_adapters.discord.components import choice_view
+from chat_adapters.discord.live_reply import DiscordLiveReply
+from chat_adapters.discord.outboxes import Outboxes
+from chat_adapters.discord.rendering import (
+    MAX_FILE_BYTES,
+    MESSAGE_LIMIT,
+    NO_MENTIONS,
+    chat_of,
+    chunks,
+    compose,
+    discord_capabilities,
+    mention,
+    press_chat,
+    thread_name,
+)
+from chat_adapters.interactions import Interactions, OpenChoice, answer_note
 from chat_adapters.surface import (
     Capabilities,
     MessageRef,
     StopCallback,
     Unsupported,
     check_file_name,
+    surface_id_of,
     truncate_to,
 )
-from chat_adapters.text_split import fence_closer, split_markdown
 from storage.preferences import ChatKey
 
 log = structlog.get_logger(__name__)
 
-MESSAGE_LIMIT = 2000
-MAX_FILE_BYTES = 8 * 1024 * 1024
-"""Discord's upload limit for a server without boosts (10 MiB today; 8 MiB stays safe)."""
-EDIT_INTERVAL_S = 1.0
-SEND_BURST, SEND_BURST_WINDOW_S = 4, 5.5
-"""New messages may go out unpaced, 4 per 5.5 s: under Discord's 5 per 5 s per channel."""
-THREAD_NAME_LIMIT = 100
-INTERACTION_TOKEN_S = 15 * 60.0
 INTERACTION_SAFE_S = 14 * 60.0
 """Stop using an interaction token this long after the interaction: it dies at 15 min."""
 STILL_WORKING = "⏳ Still working on it; the reply will follow in this channel."
 MENTION_KINDS = frozenset({"approval", "question", "plan"})
-"""Prompts that need the person: they mention the requester, so the phone notifies."""
+"""Prompts that need the person: without a ``notify``, they mention the requester."""
 
 MessageChannel: TypeAlias = (
     discord.TextChannel
@@ -74,94 +74,6 @@ MessageChannel: TypeAlias = (
     | discord.StageChannel
     | discord.PartialMessageable
 )
-NO_MENTIONS = discord.AllowedMentions.none()
-
-
-def discord_capabilities(*, threads: bool) -> Capabilities:
-    return Capabilities(
-        max_message_length=MESSAGE_LIMIT,
-        length_unit="characters",
-        can_edit=True,
-        min_edit_interval_s=EDIT_INTERVAL_S,
-        button_data_limit_bytes=100,
-        max_buttons_per_row=5,
-        has_threads=threads,
-        supports_files=True,
-        max_file_bytes=MAX_FILE_BYTES,
-    )
-
-
-def retry_after_of(exc: BaseException) -> float | None:
-    """discord.py waits out 429s itself; it raises only when told not to wait that long."""
-    return exc.retry_after if isinstance(exc, discord.RateLimited) else None
-
-
-class Outboxes:
-    """One paced :class:`Outbox` per channel or thread, shared by every surface on it."""
-
-    def __init__(self, *, min_interval_s: float = EDIT_INTERVAL_S) -> None:
-        self._interval = min_interval_s
-        self._by_channel: dict[int, Outbox] = {}
-
-    def of(self, channel_id: int) -> Outbox:
-        outbox = self._by_channel.get(channel_id)
-        if outbox is None:
-            outbox = Outbox(
-                min_interval_s=self._interval,
-                send_burst=SEND_BURST,
-                send_window_s=SEND_BURST_WINDOW_S,
-                retry_after=retry_after_of,
-                name=f"discord:{channel_id}",
-            )
-            self._by_channel[channel_id] = outbox
-        return outbox
-
-    async def drain(self) -> None:
-        """Wait until every channel's queue is empty (the caller bounds the wait)."""
-        await asyncio.gather(*(o.drain() for o in list(self._by_channel.values())))
-
-    async def aclose(self) -> None:
-        """Deliver what is queued (the caller bounds the wait), then refuse more."""
-        await asyncio.gather(*(o.aclose() for o in self._by_channel.values()))
-
-
-# -- rendering ------------------------------------------------------------------------
-
-
-def render_status(lines: Sequence[str]) -> str:
-    """Status lines as escaped "-#" subtext: plain text, never parsed as Markdown."""
-    return "\n".join(
-        f"-# {discord.utils.escape_markdown(' '.join(line.split()))}"
-        for line in lines
-        if line.strip()
-    )
-
-
-def compose(text: str, status: Sequence[str] = (), limit: int = MESSAGE_LIMIT) -> str:
-    """One message: the Markdown text, then the status lines; the oldest status lines
-    give way when both do not fit (callers keep the text itself within the limit)."""
-    body = text.rstrip()
-    lines = list(status)
-    while True:
-        rendered = render_status(lines)
-        content = f"{body}\n\n{rendered}" if body and rendered else body or rendered
-        if len(content) <= limit:
-            return content
-        if not lines:
-            return truncate_to(content, limit)
-        lines = lines[1:]
-
-
-def thread_name(title: str) -> str:
-    name = " ".join(title.split())
-    return truncate_to(name, THREAD_NAME_LIMIT) or "Claude session"
-
-
-def _chunks(text: str, limit: int) -> list[str]:
-    return [chunk for chunk in split_markdown(text, limit) if chunk.strip()]
-
-
-# -- messages the bot posted ------------------------------------------------------------
 
 
 @dataclass(eq=False)
@@ -192,8 +104,9 @@ class DiscordSurface:
         self,
         channel: MessageChannel,
         *,
-        router: ComponentRouter,
+        interactions: Interactions,
         outboxes: Outboxes,
+        background: BackgroundTasks,
         requester_id: int | None = None,
         interaction: discord.Interaction[Any] | None = None,
         notify_after_s: float | None = None,
@@ -201,7 +114,8 @@ class DiscordSurface:
         self.notify_after_s = notify_after_s
         """A turn longer than this ends with a new message mentioning the asker."""
         self._channel = channel
-        self._router = router
+        self.interactions = interactions
+        self.background = background
         self._outboxes = outboxes
         self._outbox = outboxes.of(channel.id)
         self._requester_id = requester_id
@@ -215,10 +129,12 @@ class DiscordSurface:
 
     @property
     def surface_id(self) -> str:
-        key = self.chat_key
-        return (
-            f"discord:{key.chat_id}:{key.thread_id}" if key.thread_id else f"discord:{key.chat_id}"
-        )
+        return surface_id_of(self.chat_key)
+
+    @property
+    def requester_id(self) -> str | None:
+        """Who this surface answers: mentioned when a long turn ends."""
+        return None if self._requester_id is None else str(self._requester_id)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -230,75 +146,66 @@ class DiscordSurface:
 
     @property
     def chat_key(self) -> ChatKey:
-        channel = self._channel
-        if isinstance(channel, discord.Thread) and channel.parent_id:
-            return ChatKey.of("discord", channel.parent_id, channel.id)
-        return ChatKey.of("discord", channel.id)
+        return chat_of(self._channel)
 
     # -- Surface ----------------------------------------------------------------------
 
     async def send_text(self, text: str) -> MessageRef:
         if not text.strip():
             raise ValueError("refusing to send a blank message")
-        refs = [await self._post(chunk) for chunk in _chunks(text, MESSAGE_LIMIT)]
+        refs = [await self.post(chunk) for chunk in chunks(text, MESSAGE_LIMIT)]
         return MessageRef(str(refs[0].message_id))
 
     async def open_live_reply(self, *, on_stop: StopCallback | None = None) -> DiscordLiveReply:
         return DiscordLiveReply(self, on_stop)
 
     async def ask_choice(self, prompt: ChoicePrompt) -> ChoiceAnswer:
-        caps = self._capabilities
         title = f"**{discord.utils.escape_markdown(' '.join(prompt.title.split()))}**"
         full = f"{title}\n\n{prompt.body}" if prompt.body.strip() else title
-        mention: discord.AllowedMentions | None = None
-        if prompt.kind in MENTION_KINDS and self._requester_id is not None:
-            # The requester, and only them, may be pinged; lead with them unless the
-            # prompt already names them (the approval bridge does).
-            tag = f"<@{self._requester_id}>"
-            mention = discord.AllowedMentions(users=[discord.Object(self._requester_id)])
-            if tag not in full and f"<@!{self._requester_id}>" not in full:
-                full = f"{tag} {full}"
-        chunks = _chunks(full, caps.text_budget)
-        for chunk in chunks[:-1]:
-            await self._post(chunk, mentions=mention)
-        shown = chunks[-1]
-
-        def settle(note: str) -> str:
-            return compose(shown, (note,))
-
-        pending = self._router.open_prompt(prompt, self._channel.id, settle)
+        pinged: discord.AllowedMentions | None = None
+        notify = prompt.notify.user_id if prompt.notify is not None else None
+        if notify is None and prompt.kind in MENTION_KINDS:
+            notify = self.requester_id
+        if notify is not None and notify.isdigit():
+            tag, pinged = mention(notify)  # them, and only them, may be pinged
+            full = f"{tag} {full}"
+        parts = chunks(full, self._capabilities.text_budget)
+        for part in parts[:-1]:
+            await self.post(part, mentions=pinged)
+        shown = parts[-1]
+        choice = await self.interactions.open_choice(
+            prompt, chat=press_chat(self.chat_key), where=self.surface_id
+        )
+        posted: Posted | None = None
+        answer: ChoiceAnswer | None = None
         try:
-            view = choice_view(prompt, pending.key)
-            posted = await self._post(shown, view=view, mentions=mention)
-        except BaseException:
-            self._router.close_prompt(pending)
-            raise
-        try:
-            answer = await asyncio.wait_for(asyncio.shield(pending.answer), prompt.timeout_s)
-        except TimeoutError:
-            if self._router.close_prompt(pending):
-                label = prompt.option(prompt.timeout_choice).label
-                await self._settle(posted, settle(f"⏱ No answer in time: {label}"))
-                return prompt.timeout_answer()
-            answer = await pending.answer  # a click or typed answer won the race
-        except asyncio.CancelledError:
-            if self._router.close_prompt(pending):
-                _background(self._settle(posted, settle("(cancelled)")))
-            raise
-        if not pending.answered_by_click:
-            if answer.text is not None:
-                note = f"→ {truncate_to(' '.join(answer.text.split()), 200)}"
-            else:
-                note = f"→ {prompt.option(answer.choice_id or '').label}"
-            await self._settle(posted, settle(note))
-        return answer
+            posted = await self.post(shown, view=choice_view(prompt, choice.key), mentions=pinged)
+            answer = await choice.wait()
+            return answer
+        finally:
+            # The answer shows before ask_choice returns; a cancelled caller does not
+            # wait, but the edit still lands.
+            settle = self._settle_choice(choice, answer, posted, shown)
+            task = self.background.spawn(settle, name=f"{self.surface_id}-settle")
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
+
+    async def _settle_choice(
+        self, choice: OpenChoice, answer: ChoiceAnswer | None, posted: Posted | None, shown: str
+    ) -> None:
+        """Buttons off, and the chat shows what was chosen (unless the click already
+        showed it, in its answer) or that time ran out."""
+        await self.interactions.close_choice(choice, answer)
+        pressed = answer is not None and choice.by_press and not answer.timed_out
+        if posted is not None and not pressed:
+            await self._settle(posted, compose(shown, (answer_note(choice.prompt, answer),)))
 
     async def deliver_file(self, name: str, data: bytes, caption: str = "") -> MessageRef:
         check_file_name(name)
         if len(data) > MAX_FILE_BYTES:
             raise ValueError(f"{name} is {len(data)} bytes; Discord takes at most {MAX_FILE_BYTES}")
         text = truncate_to(discord.utils.escape_markdown(caption.strip()), MESSAGE_LIMIT)
-        posted = await self._post(text, file=(name, data))
+        posted = await self.post(text, file=(name, data))
         return MessageRef(str(posted.message_id))
 
     async def open_thread(
@@ -323,10 +230,14 @@ class DiscordSurface:
         else:
             log.info("discord.thread_reused", parent=parent.id, thread=thread.id)
         surface = DiscordSurface(
-            thread, router=self._router, outboxes=self._outboxes, requester_id=self._requester_id
+            thread,
+            interactions=self.interactions,
+            outboxes=self._outboxes,
+            background=self.background,
+            requester_id=self._requester_id,
         )
         if self._reply is not None and self._reply.usable():
-            await self._post(f"🧵 Continuing in {thread.mention}")
+            await self.post(f"🧵 Continuing in {thread.mention}")
         return surface, ChatKey.of("discord", parent.id, thread.id)
 
     @staticmethod
@@ -349,7 +260,7 @@ class DiscordSurface:
 
     # -- sending, through the channel's outbox ----------------------------------------
 
-    async def _post(
+    async def post(
         self,
         content: str,
         *,
@@ -391,14 +302,7 @@ class DiscordSurface:
         message = await self._channel.send(content or None, allowed_mentions=mentions, **extra)
         return Posted(message.id)
 
-    def requester_ping(self) -> tuple[str, discord.AllowedMentions] | None:
-        """The asker's mention and the allowance to ping them (and only them)."""
-        if self._requester_id is None:
-            return None
-        users = [discord.Object(self._requester_id)]
-        return f"<@{self._requester_id}>", discord.AllowedMentions(users=users)
-
-    async def _delete(self, posted: Posted) -> None:
+    async def delete(self, posted: Posted) -> None:
         """Remove a message this bot sent (its queued edits first); gone is fine."""
 
         async def run() -> None:
@@ -407,7 +311,7 @@ class DiscordSurface:
 
         await self._outbox.delete(posted.message_id, run)
 
-    async def _edit(
+    async def edit(
         self,
         posted: Posted,
         content: str,
@@ -428,7 +332,7 @@ class DiscordSurface:
         """The last edit of a prompt: its outcome, without buttons. Failing to show it
         must not lose the answer, so it is logged, not raised."""
         try:
-            await self._edit(posted, content, view=None, final=True)
+            await self.edit(posted, content, view=None, final=True)
         except Exception as exc:  # a closed client or outbox at shutdown, an HTTP error
             log.warning("discord.prompt_settle_failed", surface=self.surface_id, error=repr(exc))
 
@@ -446,7 +350,9 @@ class DiscordSurface:
         def fire() -> None:
             if not reply.answered:
                 reply.answered = True
-                _background(self._still_working(reply))
+                self.background.spawn(
+                    self._still_working(reply), name=f"{self.surface_id}-placeholder"
+                )
 
         reply.watchdog = asyncio.get_running_loop().call_later(delay, fire)
 
@@ -461,84 +367,3 @@ def _bind_interaction(interaction: discord.Interaction[Any]) -> _InteractionRepl
     age = (datetime.now(UTC) - interaction.created_at).total_seconds()
     age = min(max(age, 0.0), INTERACTION_SAFE_S)
     return _InteractionReply(interaction, time.monotonic() + INTERACTION_SAFE_S - age)
-
-
-class DiscordLiveReply:
-    """One message edited in place, with a Stop button until it is finalized."""
-
-    def __init__(self, surface: DiscordSurface, on_stop: StopCallback | None) -> None:
-        self._surface = surface
-        self._on_stop = on_stop
-        self._posted: Posted | None = None
-        self._shown: str | None = None
-        self._stop_key: str | None = None
-        self._finalized = False
-        self._lock = asyncio.Lock()
-        self._clock = TurnClock(surface.notify_after_s)
-
-    async def update(self, text: str, status: Sequence[str] = ()) -> None:
-        if self._finalized:
-            raise RuntimeError("live reply already finalized")
-        # A half-streamed code block is closed for display, so it renders as code.
-        content = compose(text + fence_closer(text), status)
-        if not content.strip():
-            return
-        async with self._lock:
-            if self._finalized:
-                raise RuntimeError("live reply already finalized")
-            if content == self._shown:
-                return
-            if self._posted is None:
-                view = None
-                if self._on_stop is not None:
-                    self._stop_key = self._surface._router.open_stop(self._on_stop)
-                    view = stop_view(self._stop_key)
-                self._posted = await self._surface._post(content, view=view)
-            else:
-                await self._surface._edit(self._posted, content)
-            self._shown = content
-
-    async def finalize(self, text: str, status: Sequence[str] = ()) -> MessageRef:
-        if self._finalized:
-            raise RuntimeError("live reply already finalized")
-        if not text.strip() and not any(line.strip() for line in status):
-            raise ValueError("finalize needs text or a status line")
-        self._finalized = True
-        async with self._lock:
-            ping = self._surface.requester_ping() if self._clock.took_long() else None
-            caps = self._surface.capabilities
-            budget = caps.text_budget - (len(ping[0]) + 1 if ping else 0)
-            chunks = _chunks(text, budget) or [""]
-            last = len(chunks) - 1
-            contents = [
-                compose(chunk, status if i == last else ()) for i, chunk in enumerate(chunks)
-            ]
-            if ping is not None:
-                # An edit does not notify: a long turn's answer is a new message that
-                # mentions the asker, and the live message goes.
-                contents[0] = f"{ping[0]} {contents[0]}"
-            try:
-                if ping is not None:
-                    first = await self._surface._post(contents[0], mentions=ping[1])
-                    if self._posted is not None:
-                        await self._surface._delete(self._posted)
-                elif self._posted is None:
-                    first = await self._surface._post(contents[0])
-                else:
-                    first = self._posted
-                    await self._surface._edit(first, contents[0], view=None, final=True)
-            finally:
-                if self._stop_key is not None:
-                    self._surface._router.close_stop(self._stop_key)
-            for content in contents[1:]:
-                await self._surface._post(content)
-            return MessageRef(str(first.message_id))
-
-
-_tasks: set[asyncio.Task[None]] = set()
-
-
-def _background(coro: Any) -> None:
-    task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)

@@ -6,8 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import discord
+import structlog
 
+from chat_adapters.message_intake import FetchFailed
 from chat_adapters.voice import AudioClip
+
+log = structlog.get_logger(__name__)
 
 
 def is_audio(item: discord.Attachment) -> bool:
@@ -24,10 +28,17 @@ def split_audio(
 
 
 def audio_clip(item: discord.Attachment) -> AudioClip:
+    async def read() -> bytes:
+        try:
+            return await item.read()
+        except discord.HTTPException as exc:
+            log.warning("discord.audio_failed", error=repr(exc))
+            raise FetchFailed("Could not download your audio.") from exc
+
     return AudioClip(
         item.filename,
         (item.content_type or "audio/ogg").split(";")[0].strip(),
         item.size,
         item.duration,
-        item.read,
+        read,
     )

@@ -23,13 +23,13 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.commands import commands_for
 from chat_adapters.dispatch import ChatDispatcher
-from chat_adapters.press_gate import Press
+from chat_adapters.interactions import Interactions, press_check
 from chat_adapters.recovery import chat_ids, recover_prompts
 from chat_adapters.surface import Surface
-from chat_adapters.telegram.buttons import ButtonGate, Buttons
-from chat_adapters.telegram.surface import call_api
+from chat_adapters.telegram.api import call_api
 from chat_adapters.telegram.updates import UpdateRouter
 from chat_adapters.voice import VoicePrompts
 from storage import InboundPrompt
@@ -82,21 +82,27 @@ def build_application(config: TelegramConfig) -> App:
 
 
 async def run_telegram(
-    dispatcher: ChatDispatcher, config: TelegramConfig, stopping: asyncio.Event
+    dispatcher: ChatDispatcher,
+    config: TelegramConfig,
+    stopping: asyncio.Event,
+    background: BackgroundTasks | None = None,
 ) -> None:
     """Serve Telegram until ``stopping`` is set; raise on a fatal error (the supervisor
-    restarts with backoff)."""
+    restarts with backoff). ``background`` owns work that outlives its caller."""
     # PTB itself reads RetryAfter.retry_after while building the error; we convert it.
     warnings.filterwarnings("ignore", ".*retry_after.*", PTBDeprecationWarning)
     app = build_application(config)
-    buttons = Buttons(dispatcher.db.pending, gate=press_gate(dispatcher))
+    interactions = Interactions(
+        "telegram", dispatcher.db.pending, gate=press_check(dispatcher.presses, "telegram")
+    )
     router = UpdateRouter(
         dispatcher,
         app.bot,
-        buttons,
+        interactions,
         voice=config.voice,
         notify_after_s=config.notify_after_s,
         drafts=config.drafts,
+        background=background,
     )
     app.add_handler(TypeHandler(Update, router.handle))
     app.add_error_handler(_log_error)
@@ -125,15 +131,6 @@ async def run_telegram(
         if recovery is not None:
             recovery.cancel()
         await _shutdown(app, router)
-
-
-def press_gate(dispatcher: ChatDispatcher) -> ButtonGate:
-    """Button presses go through the dispatcher's press gate (decided and audited)."""
-
-    def check(chat_id: int, user_id: int, kind: str, label: str) -> str | None:
-        return dispatcher.presses.check(Press("telegram", str(user_id), str(chat_id), kind, label))
-
-    return check
 
 
 async def recover_telegram(dispatcher: ChatDispatcher, router: UpdateRouter) -> int:

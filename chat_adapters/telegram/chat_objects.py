@@ -17,9 +17,11 @@ from collections.abc import Callable
 import structlog
 from telegram import Bot
 
+from chat_adapters.background import BackgroundTasks
+from chat_adapters.interactions import Interactions
 from chat_adapters.outbox import Outbox
-from chat_adapters.telegram.buttons import Buttons
-from chat_adapters.telegram.surface import TelegramSurface, outbox_for
+from chat_adapters.telegram.api import outbox_for
+from chat_adapters.telegram.surface import TelegramSurface
 
 log = structlog.get_logger(__name__)
 
@@ -32,7 +34,8 @@ class ChatObjects:
     def __init__(
         self,
         bot: Bot,
-        buttons: Buttons,
+        interactions: Interactions,
+        background: BackgroundTasks,
         *,
         in_use: Callable[[Key], bool] = lambda key: False,
         notify_after_s: float | None = None,
@@ -42,7 +45,8 @@ class ChatObjects:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
-        self.buttons = buttons
+        self.interactions = interactions
+        self.background = background
         self._in_use = in_use
         self._notify_after_s = notify_after_s
         self._drafts = drafts
@@ -54,6 +58,7 @@ class ChatObjects:
         self._outboxes: dict[int, Outbox] = {}
         self._swept = clock()
         self._closing: set[asyncio.Task[None]] = set()
+        """Outboxes of dropped chats, closing: awaited (bounded) at shutdown."""
 
     def surface(self, chat_id: int, thread_id: int | None = None) -> TelegramSurface:
         """The chat's (or topic's) surface; call only once the sender is authorized."""
@@ -71,7 +76,8 @@ class ChatObjects:
                 chat_id,
                 thread_id=thread_id,
                 outbox=outbox,
-                buttons=self.buttons,
+                interactions=self.interactions,
+                background=self.background,
                 notify_after_s=self._notify_after_s,
                 drafts=self._drafts,
             )
@@ -102,7 +108,7 @@ class ChatObjects:
         kept = {chat_id for chat_id, _ in self._surfaces}
         for chat_id in [c for c, o in self._outboxes.items() if c not in kept and o.idle]:
             outbox = self._outboxes.pop(chat_id)
-            task = asyncio.get_running_loop().create_task(outbox.aclose())
+            task = self.background.spawn(outbox.aclose(), name=f"telegram:{chat_id}-outbox-close")
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
         if idle:

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 import structlog
 from telegram.error import TelegramError
 
-from chat_adapters.surface import MessageRef, StopCallback
-from chat_adapters.telegram.buttons import PressReply
+from chat_adapters.interactions import StopPress
+from chat_adapters.surface import MessageRef, StopCallback, check_finalize, check_open
+from chat_adapters.telegram.buttons import stop_keyboard
+from chat_adapters.telegram.live_reply import TelegramLiveReply, preview
 from chat_adapters.telegram.message_text import MessageText
 
 if TYPE_CHECKING:
@@ -40,10 +42,9 @@ class DraftLiveReply:
 
     def __init__(self, surface: TelegramSurface, on_stop: StopCallback | None) -> None:
         self._surface = surface
-        self._on_stop = on_stop
         self._draft_id = next(_draft_ids)
         self._finalized = False
-        self._stopping = False
+        self._stop = StopPress(on_stop) if on_stop is not None else None
         self._broken = False
         self._lock = asyncio.Lock()
         self._control: int | None = None
@@ -53,18 +54,14 @@ class DraftLiveReply:
         self._refresher: asyncio.Task[None] | None = None
 
     async def update(self, text: str, status: Sequence[str] = ()) -> None:
-        if self._finalized:
-            raise RuntimeError("live reply already finalized")
+        check_open(self._finalized)
         # The same preview as an edited live message: what shows is what would show.
-        from chat_adapters.telegram.surface import TelegramLiveReply
-
-        content = TelegramLiveReply(self._surface, None)._preview(text, status)
+        content = preview(self._surface, text, status)
         if not content:
             return
         async with self._lock:
-            if self._finalized:
-                raise RuntimeError("live reply already finalized")
-            if self._on_stop is not None and self._control is None:
+            check_open(self._finalized)
+            if self._stop is not None and self._control is None:
                 await self._show_stop()
             if not self._broken:
                 await self._send_draft(content)
@@ -73,13 +70,10 @@ class DraftLiveReply:
                     self._refresher = asyncio.get_running_loop().create_task(self._refresh())
 
     async def finalize(self, text: str, status: Sequence[str] = ()) -> MessageRef:
-        if self._finalized:
-            raise RuntimeError("live reply already finalized")
-        if not text.strip() and not status:
-            raise ValueError("finalize needs text or a status line")
+        check_finalize(self._finalized, text, status)
         self._finalized = True
-        from chat_adapters.telegram.surface import TelegramLiveReply
-
+        if self._stop is not None:
+            self._stop.finished = True
         async with self._lock:
             try:
                 # A live reply that never showed anything sends its answer anew.
@@ -103,10 +97,11 @@ class DraftLiveReply:
             self._broken = True
 
     async def _show_stop(self) -> None:
-        from chat_adapters.telegram.surface import stop_keyboard
-
         surface = self._surface
-        self._stop_key = await surface.buttons.register(surface.chat_id, self._pressed, kind="stop")
+        assert self._stop is not None
+        self._stop_key = await surface.interactions.open(
+            str(surface.chat_id), self._stop.pressed, kind="stop"
+        )
         sent = await surface.send(MessageText(WORKING), stop_keyboard(self._stop_key))
         self._control = sent.message_id
 
@@ -123,15 +118,6 @@ class DraftLiveReply:
             self._refresher.cancel()
         if self._stop_key is not None:
             key, self._stop_key = self._stop_key, None
-            await self._surface.buttons.release(key)
+            await self._surface.interactions.close(key)
         if self._control is not None:
             await self._surface.delete(self._control)
-
-    async def _pressed(self, _suffix: str, _user_id: int) -> PressReply:
-        if self._finalized or self._on_stop is None:
-            return PressReply("This reply has finished.", remove_keyboard=True)
-        if self._stopping:
-            return PressReply("Already stopping…")
-        self._stopping = True
-        await self._on_stop()
-        return PressReply("Stopping…")

@@ -13,9 +13,7 @@ never behind the chat's prompts.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import dataclasses
 import mimetypes
 from dataclasses import dataclass
 
@@ -25,18 +23,20 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.chat_input import Attachment, Sender
 from chat_adapters.chat_queues import OrderedIntake
 from chat_adapters.commands import parse_command
 from chat_adapters.dispatch import ChatDispatcher
-from chat_adapters.recent_keys import RecentKeys
+from chat_adapters.interactions import EXPIRED, Interactions
+from chat_adapters.message_intake import Fetched, FetchFailed, IncomingMessage, take_message
+from chat_adapters.recent_keys import PEOPLE_REMEMBERED, RecentKeys
 from chat_adapters.surface import truncate_to
-from chat_adapters.telegram.buttons import Buttons
+from chat_adapters.telegram.api import call_api
 from chat_adapters.telegram.chat_objects import ChatObjects
-from chat_adapters.telegram.surface import TelegramSurface, call_api
+from chat_adapters.telegram.surface import TelegramSurface
 from chat_adapters.telegram.voice_clips import audio_clips, has_audio
 from chat_adapters.text_split import utf16_length
-from chat_adapters.unusable import unusable_text
 from chat_adapters.voice import VoicePrompts
 from storage import ChatKey
 
@@ -47,9 +47,6 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 UNORDERED_COMMANDS = frozenset({"stop"})
 """Commands that must not wait behind the chat's earlier messages."""
 CLOSE_TIMEOUT_S = 5.0
-MAX_REMEMBERED = 1024
-"""Refused people remembered (so each is told once); older ones may be told again."""
-SEND_AGAIN = "Nothing was sent to Claude; please send it again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +60,6 @@ class _Incoming:
     command: tuple[str, str] | None
 
 
-class AttachmentError(Exception):
-    """A photo or document that cannot be fetched; the message says why."""
-
-
 class UpdateRouter:
     """Routes one bot's updates; keeps a surface per chat/topic and an outbox per chat."""
 
@@ -74,23 +67,29 @@ class UpdateRouter:
         self,
         dispatcher: ChatDispatcher,
         bot: Bot,
-        buttons: Buttons,
+        interactions: Interactions,
         voice: VoicePrompts | None = None,
         notify_after_s: float | None = None,
         drafts: bool = False,
+        background: BackgroundTasks | None = None,
     ) -> None:
         self.notify_after_s = notify_after_s
         self.drafts = drafts
         self.dispatcher = dispatcher
         self.voice = voice or VoicePrompts(None)
         self.bot = bot
-        self.buttons = buttons
+        self.interactions = interactions
+        self.background = background if background is not None else BackgroundTasks()
         self.chats = ChatObjects(
-            bot, buttons, in_use=self._in_use, notify_after_s=notify_after_s, drafts=drafts
+            bot,
+            interactions,
+            self.background,
+            in_use=self._in_use,
+            notify_after_s=notify_after_s,
+            drafts=drafts,
         )
         self._intake = OrderedIntake("telegram")
-        self._refused = RecentKeys(MAX_REMEMBERED)
-        self._background: set[asyncio.Task[None]] = set()
+        self._refused = RecentKeys(PEOPLE_REMEMBERED)
 
     def surface(self, chat_id: int, thread_id: int | None = None) -> TelegramSurface:
         """The chat's surface; only for authorized senders (see ChatObjects)."""
@@ -156,47 +155,36 @@ class UpdateRouter:
             name, args = incoming.command
             await self.dispatcher.on_command(surface, chat, sender, name, args)
             return
-        if has_audio(message):
-            clips = audio_clips(message, self._download)
-            try:
-                spoken = await self.voice.prompt(surface, chat, clips, incoming.text)
-            except AttachmentError as exc:
-                await surface.send_text(
-                    f"⚠️ {exc} Nothing was sent to Claude; please send it again."
-                )
-                return
-            if spoken is None:
-                return
-            incoming = dataclasses.replace(incoming, text=spoken)
-        unusable = _unusable_kind(message)
-        if unusable is not None:
-            await surface.send_text(unusable_text(unusable))
-            return
-        has_media = bool(message.photo or message.document or has_audio(message))
-        if not has_media and surface.answer_typed(incoming.text):
-            return
-        try:
-            attachments = await self._attachments(message)
-        except AttachmentError as exc:
-            await surface.send_text(f"⚠️ {exc} Nothing was sent to Claude; please send it again.")
-            return
-        if not incoming.text.strip() and not attachments:
-            return
-        if not surface.waiting_for_text:
-            # "typing…" at once: the turn's first output is a CLI start-up away.
-            task = asyncio.get_running_loop().create_task(surface.show_typing())
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-        surface.prompt_id = message.message_id
-        await self.dispatcher.on_text(
-            surface, chat, sender, incoming.text, attachments, str(message.message_id)
+
+        def on_prompt() -> None:
+            if not surface.waiting_for_text:
+                # "typing…" at once: the turn's first output is a CLI start-up away.
+                self.background.spawn(surface.show_typing(), name=f"{surface.surface_id}-typing")
+            surface.prompt_id = message.message_id
+
+        async def fetch_files() -> Fetched:
+            return list(await self._attachments(message)), []
+
+        audio = audio_clips(message, self._download) if has_audio(message) else ()
+        incoming_message = IncomingMessage(
+            surface,
+            chat,
+            sender,
+            incoming.text,
+            str(message.message_id),
+            audio=audio,
+            fetch_files=fetch_files,
+            has_files=bool(message.photo or message.document),
+            unusable=_unusable_kind(message),
+        )
+        await take_message(
+            incoming_message, self.dispatcher, self.interactions, self.voice, on_prompt=on_prompt
         )
 
     async def _refuse(self, message: Message, sender: Sender) -> None:
         """Once per person, sent directly: nothing per chat is kept for strangers."""
-        if sender.user_id in self._refused:
+        if not self._refused.first(sender.user_id):
             return
-        self._refused.add(sender.user_id)
         text = self.dispatcher.refusal_text
         with contextlib.suppress(TelegramError):
             await call_api(
@@ -248,7 +236,7 @@ class UpdateRouter:
 
     async def _download(self, file_id: str, size: int | None, what: str) -> bytes:
         if size is not None and size > MAX_DOWNLOAD_BYTES:
-            raise AttachmentError(
+            raise FetchFailed(
                 f"Your {what} is {size / 1e6:.1f} MB; bots can fetch at most "
                 f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB."
             )
@@ -257,7 +245,7 @@ class UpdateRouter:
             return bytes(await call_api(file.download_as_bytearray))
         except TelegramError as exc:
             log.warning("telegram_download_failed", error=repr(exc))
-            raise AttachmentError(f"Could not fetch your {what} ({exc.message}).") from exc
+            raise FetchFailed(f"Could not fetch your {what} ({exc.message}).") from exc
 
     # -- button presses ---------------------------------------------------------------
 
@@ -265,7 +253,7 @@ class UpdateRouter:
         message = query.message
         if message is None:
             with contextlib.suppress(TelegramError):
-                await query.answer("This button has expired.")
+                await query.answer(EXPIRED)
             return
         thread_id = message.message_thread_id if isinstance(message, Message) else None
         if isinstance(message, Message) and not message.is_topic_message:

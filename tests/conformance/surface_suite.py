@@ -22,11 +22,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat_adapters.choices import Choice, ChoiceAnswer, ChoicePrompt
+from chat_adapters.interactions import WITHDRAWN_NOTE, answer_note
 from chat_adapters.streaming import StreamingReply
 from chat_adapters.surface import Surface, Unsupported
 from session_core.events import TextDelta, ToolFinished, ToolStarted, TurnFinished, TurnStarted
@@ -53,6 +54,11 @@ class SurfaceHarness(Protocol):
 
     @property
     def surface(self) -> Surface: ...
+
+    @property
+    def live_is_message(self) -> bool:
+        """A live reply shows as a message while it runs (a draft does not)."""
+        ...
 
     async def seen(self) -> list[SeenMessage]:
         """Every message in the chat now, oldest first (bot messages only)."""
@@ -231,7 +237,7 @@ async def live_reply_shows_updates_and_final_text(h: SurfaceHarness) -> None:
     assert await h.seen() == [], "opening a live reply sends nothing yet"
     await live.update("w0001 w0002", ("▸ Bash",))
     caps = h.surface.capabilities
-    if caps.can_edit and not caps.has_drafts:  # a draft is not a message
+    if caps.can_edit and h.live_is_message:
         seen = await h.seen()
         assert len(seen) == 1 and tokens(seen[0].text) == ["w0001", "w0002"]
         assert "Bash" in seen[0].text, "status lines are shown"
@@ -306,7 +312,6 @@ async def choice_returns_pressed_option(h: SurfaceHarness) -> None:
     prompt = sample_prompt()
     answer = await answer_when_shown(h, prompt, lambda: h.click("Later"))
     assert answer == prompt.answer("later"), f"pressed Later, got {answer}"
-    assert prompt.accepts(answer)
     seen = await h.seen()
     assert not any(m.buttons for m in seen), "buttons must go once answered"
     assert any("Later" in m.text for m in seen), "the chat shows what was chosen"
@@ -326,6 +331,28 @@ async def choice_takes_free_text(h: SurfaceHarness) -> None:
     prompt = sample_prompt(free_text=True)
     answer = await answer_when_shown(h, prompt, lambda: h.reply("tomorrow at nine"))
     assert answer == ChoiceAnswer(text="tomorrow at nine"), f"got {answer}"
+    seen = await wait_for(
+        h, lambda seen: not any(m.buttons for m in seen), "the buttons to go once answered"
+    )
+    note = answer_note(prompt, answer)
+    assert any(note in m.text for m in seen), f"the chat shows the answer ({note!r})"
+
+
+async def choice_withdrawn_says_so(h: SurfaceHarness) -> None:
+    """A prompt whose asker gave up (a cancelled turn) loses its buttons and says that
+    nobody waits for an answer, in the words every app shares."""
+    prompt = sample_prompt()
+    task = asyncio.create_task(h.surface.ask_choice(prompt))
+    await wait_for(h, lambda seen: any(prompt.title in m.text for m in seen), "the prompt")
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+    seen = await wait_for(
+        h,
+        lambda seen: any(WITHDRAWN_NOTE in m.text for m in seen),
+        "the prompt to say it was withdrawn",
+    )
+    assert not any(m.buttons for m in seen), "a withdrawn prompt keeps no buttons"
 
 
 async def choice_with_long_body_fits(h: SurfaceHarness) -> None:
@@ -397,6 +424,7 @@ CHECKS: dict[str, Check] = {
         live_reply_stop_button,
         choice_returns_pressed_option,
         choice_times_out_to_timeout_choice,
+        choice_withdrawn_says_so,
         choice_takes_free_text,
         choice_with_long_body_fits,
         file_delivery,

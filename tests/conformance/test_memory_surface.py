@@ -36,6 +36,10 @@ class MemoryHarness:
     def surface(self) -> MemorySurface:
         return self._surface
 
+    @property
+    def live_is_message(self) -> bool:
+        return True
+
     async def seen(self) -> list[SeenMessage]:
         return [
             SeenMessage(m.message_id, m.display, m.buttons, m.file_name, m.file_data)

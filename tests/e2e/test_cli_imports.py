@@ -142,10 +142,11 @@ def test_run_imports_only_the_configured_app(app: str, other: str) -> None:
     loaded = imported_after(
         "import chat_adapters.cli.run\n"
         "from chat_adapters.app import _app_runner\n"
+        "from chat_adapters.background import BackgroundTasks\n"
         "from chat_adapters.settings import load_settings\n"
         "from chat_adapters.voice import VoicePrompts\n"
         f"_app_runner({app!r}, load_settings(TELEGRAM_BOT_TOKEN='1:x', DISCORD_BOT_TOKEN='y'), "
-        "VoicePrompts(None))"
+        "VoicePrompts(None), BackgroundTasks())"
     )
     assert app in loaded and other not in loaded
 

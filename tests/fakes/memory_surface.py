@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from chat_adapters.choices import ChoiceAnswer, ChoicePrompt
+from chat_adapters.interactions import answer_note
 from chat_adapters.surface import (
     Capabilities,
     MessageRef,
@@ -211,14 +212,7 @@ class MemorySurface:
             answer = prompt.timeout_answer()
         finally:
             self._pending = None
-            if answer is None:
-                note = "(cancelled)"
-            elif answer.text is not None:
-                note = f"→ {answer.text}"
-            else:
-                label = prompt.option(answer.choice_id or "").label
-                note = f"⏱ No answer in time: {label}" if answer.timed_out else f"→ {label}"
-            self._edit(shown, shown.text, status=(note,), buttons=())
+            self._edit(shown, shown.text, status=(answer_note(prompt, answer),), buttons=())
         assert answer is not None
         return answer
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver, PermissionMode
+from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver
 from session_core.chat_tools import FileSink
 from session_core.claude_commands import CommandBook, SessionProbe, parse_commands
 from session_core.claude_home import ClaudeHome, project_key
@@ -43,6 +43,7 @@ from session_core.events import (
     WaitingForSlot,
 )
 from session_core.history_writer import append_history_entry
+from session_core.vocabulary import PermissionMode
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from telegram import Bot
 
+from chat_adapters.background import BackgroundTasks
 from chat_adapters.housekeeping import tidy_once
 from chat_adapters.inbox import Inbox
+from chat_adapters.interactions import Interactions
 from chat_adapters.recent_keys import RecentKeys
-from chat_adapters.telegram.buttons import MAX_WITHDRAWN, WITHDRAWN, Buttons, PressReply
 from chat_adapters.telegram.chat_objects import ChatObjects
 from storage import Database
 
@@ -36,26 +37,13 @@ def test_recent_keys_forget_the_oldest() -> None:
     assert "b" in keys and "c" not in keys
 
 
-async def test_withdrawn_buttons_are_remembered_up_to_a_bound() -> None:
-    buttons = Buttons()
-
-    async def handler(rest: str, user_id: int) -> PressReply:
-        raise AssertionError("not pressed")
-
-    keys = [await buttons.register(1, handler, kind="x") for _ in range(MAX_WITHDRAWN + 10)]
-    for key in keys:
-        await buttons.release(key, withdrawn=True)
-    assert len(buttons) == 0
-    assert (await buttons.press(keys[-1], 1, 1)).text == WITHDRAWN
-    assert (await buttons.press(keys[0], 1, 1)).text != WITHDRAWN, "the oldest was forgotten"
-
-
 async def test_idle_chats_are_dropped_and_busy_ones_kept() -> None:
     clock = Clock()
     busy = {(2, None)}
     chats = ChatObjects(
         Bot("1:fake"),
-        Buttons(),
+        Interactions("telegram"),
+        BackgroundTasks(),
         in_use=lambda key: key in busy,
         idle_s=600,
         sweep_every_s=60,

@@ -9,7 +9,7 @@ import pytest
 from discord import app_commands
 
 from chat_adapters.commands import commands_for
-from chat_adapters.discord.bot import autocomplete_choices, build_command
+from chat_adapters.discord.slash_commands import autocomplete_choices, build_command
 
 SPECS = commands_for("discord")
 

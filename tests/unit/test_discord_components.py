@@ -1,5 +1,5 @@
 """Components the bot sends: short custom ids that its templates recognise, Discord's
-layout limits, and the router that matches clicks and typed answers to prompts."""
+layout limits (what a key means is tested in ``test_interactions``)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ from chat_adapters.discord.components import (
     CHOICE_TEMPLATE,
     SELECT_TEMPLATE,
     STOP_TEMPLATE,
-    ComponentRouter,
     choice_view,
-    new_key,
     stop_view,
 )
+from chat_adapters.interactions import new_key
 
 
 def prompt_with(n: int, *, free_text: bool = False) -> ChoicePrompt:
@@ -68,33 +67,6 @@ async def test_stop_button() -> None:
     (row,) = rows(stop_view("abc"))
     (button,) = row["components"]
     assert button["label"] == "Stop" and re.fullmatch(STOP_TEMPLATE, button["custom_id"])
-
-
-async def _allow(interaction: discord.Interaction[Any], action: str) -> bool:
-    return True
-
-
-async def test_typed_answers_go_to_the_oldest_open_free_text_prompt() -> None:
-    router = ComponentRouter(_allow)
-    closed = router.open_prompt(prompt_with(2), 7, str)
-    first = router.open_prompt(prompt_with(2, free_text=True), 7, str)
-    second = router.open_prompt(prompt_with(2, free_text=True), 7, str)
-    elsewhere = router.open_prompt(prompt_with(2, free_text=True), 8, str)
-
-    assert not router.answer_typed(7, "   ")
-    assert router.answer_typed(7, "one")
-    assert first.answer.result().text == "one"
-    assert router.answer_typed(7, "two")
-    assert second.answer.result().text == "two"
-    assert not router.answer_typed(7, "three"), "buttons-only prompts take no typed text"
-    assert not closed.answer.done() and not elsewhere.answer.done()
-    assert router.has_typed_prompt(8) and not router.has_typed_prompt(7)
-
-    assert router.close_prompt(elsewhere)
-    assert not router.close_prompt(elsewhere), "closing twice reports the first close"
-    assert not router.answer_typed(8, "late")
-    assert not router.close_prompt(first), "a typed answer already closed it"
-    assert router.close_prompt(closed)
 
 
 async def test_keys_are_unique_and_short() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chat_adapters.discord.surface import (
+from chat_adapters.discord.rendering import (
     MESSAGE_LIMIT,
     compose,
     discord_capabilities,

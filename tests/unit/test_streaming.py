@@ -12,12 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chat_adapters.redaction import Redactor
-from chat_adapters.streaming import (
-    DONE_LINE,
-    StreamingReply,
-    outcome_line,
-    tool_line,
-)
+from chat_adapters.reply_lines import DONE_LINE, outcome_line, tool_line
+from chat_adapters.streaming import StreamingReply
 from chat_adapters.surface import Capabilities, MessageRef, StopCallback
 from chat_adapters.text_split import fence_closer
 from session_core.events import (

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from chat_adapters.telegram.surface import call_api, capabilities_for, telegram_retry_after
+from chat_adapters.telegram.api import call_api, capabilities_for, telegram_retry_after
 
 # PTB itself reads the deprecated int form while building a RetryAfter.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

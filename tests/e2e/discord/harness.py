@@ -20,7 +20,10 @@ import pytest
 from discord import app_commands
 
 from chat_adapters.discord.client import BatonClient, use_endpoints
+from chat_adapters.discord.rendering import chat_of
 from chat_adapters.discord.surface import DiscordSurface
+from chat_adapters.interactions import Interactions
+from chat_adapters.surface import surface_id_of
 from tests.conformance.surface_suite import SeenMessage
 from tests.fakes.discord_api import DispatchedInteraction, FakeDiscord, SentMessage
 from tests.fakes.discord_limits import walk_components
@@ -65,10 +68,6 @@ def discord_errors() -> Iterator[ErrorLog]:
         logger.removeHandler(errors)
 
 
-async def allow_everyone(interaction: discord.Interaction[Any], action: str) -> bool:
-    return True
-
-
 @asynccontextmanager
 async def connected_client(
     dc: FakeDiscord, monkeypatch: pytest.MonkeyPatch
@@ -78,10 +77,13 @@ async def connected_client(
     use_endpoints(dc.api_url, dc.gateway_url)
 
     async def typed(message: discord.Message) -> None:
-        client.router.answer_typed(message.channel.id, message.content)
+        client.interactions.answer_typed(surface_id_of(chat_of(message.channel)), message.content)
 
     client = BatonClient(
-        gate=allow_everyone, on_user_message=typed, guild_id=dc.guild_id, guild_ready_timeout=0.05
+        interactions=Interactions("discord"),
+        on_user_message=typed,
+        guild_id=dc.guild_id,
+        guild_ready_timeout=0.05,
     )
     deferred: asyncio.Queue[discord.Interaction[Any]] = asyncio.Queue()
 
@@ -139,6 +141,10 @@ class DiscordHarness:
     @property
     def surface(self) -> DiscordSurface:
         return self._surface
+
+    @property
+    def live_is_message(self) -> bool:
+        return True
 
     def bot_messages(self) -> list[SentMessage]:
         """What the bot said: messages, replies and filled command responses (a

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chat_adapters.interactions import EXPIRED_AFTER_RESTART
 from tests.e2e.discord.conftest import (
     WAIT_S,
     Baton,
@@ -37,7 +38,7 @@ async def test_gateway_disconnect_resumes_and_answers_what_was_missed(
     assert dc.violations == []
 
 
-async def test_buttons_from_before_a_restart_answer_clearly(
+async def test_a_picker_from_before_a_restart_says_the_bot_restarted(
     dc: FakeDiscord, cli_env: ClaudeEnv, tmp_path: Path, discord_errors: object
 ) -> None:
     settings = bot_settings(dc, cli_env, tmp_path / "data")
@@ -57,7 +58,7 @@ async def test_buttons_from_before_a_restart_answer_clearly(
         assert callback.ok and callback.latency_s < 3
         after = dc.message(picker.id)
         assert after.components == (), "dead buttons are taken off the message"
-        assert "no longer active" in after.content
+        assert EXPIRED_AFTER_RESTART in after.content, "the same words as on Telegram"
         assert dc.threads() == [], "a stale button does nothing else"
     finally:
         await second.stop()

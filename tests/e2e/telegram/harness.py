@@ -18,8 +18,8 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from chat_adapters.outbox import Outbox
-from chat_adapters.telegram.buttons import Buttons
-from chat_adapters.telegram.surface import TelegramSurface, telegram_retry_after
+from chat_adapters.telegram.api import telegram_retry_after
+from chat_adapters.telegram.surface import TelegramSurface
 from tests.conformance.surface_suite import SeenMessage
 from tests.fakes.telegram_api import ChatMessage, FakeTelegram, RateLimits
 
@@ -68,6 +68,10 @@ class TelegramHarness:
     @property
     def surface(self) -> TelegramSurface:
         return self._surface
+
+    @property
+    def live_is_message(self) -> bool:
+        return not self._surface.drafts
 
     @property
     def chat_id(self) -> int:
@@ -140,7 +144,7 @@ async def telegram_harness(
         tg.add_chat(USER)
         app = build_ptb(tg)
         outbox = Outbox(min_interval_s=min_interval_s, retry_after=telegram_retry_after)
-        surface = TelegramSurface(app.bot, USER, outbox=outbox, buttons=Buttons(), drafts=drafts)
+        surface = TelegramSurface(app.bot, USER, outbox=outbox, drafts=drafts)
         harness = TelegramHarness(tg, surface)
         app.add_handler(TypeHandler(Update, harness.route))
         async with polling(app):

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 from chat_adapters.dispatch import ChatDispatcher
-from chat_adapters.telegram.buttons import Buttons
+from chat_adapters.interactions import Interactions
 from chat_adapters.telegram.updates import UpdateRouter
 from storage import ChatKey
 from tests.e2e.telegram.harness import build_ptb, polling
@@ -23,7 +23,7 @@ async def test_strangers_leave_nothing_and_a_finished_turn_leaves_no_chat_line(
     tg: FakeTelegram, dispatcher: ChatDispatcher
 ) -> None:
     app = build_ptb(tg)
-    router = UpdateRouter(dispatcher, app.bot, Buttons())
+    router = UpdateRouter(dispatcher, app.bot, Interactions("telegram"))
     app.add_handler(TypeHandler(Update, router.handle))
     async with polling(app):
         try:

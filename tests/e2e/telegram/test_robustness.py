@@ -4,7 +4,7 @@ buttons from before a restart answer clearly instead of spinning."""
 
 from __future__ import annotations
 
-from chat_adapters.telegram.buttons import EXPIRED, EXPIRED_AFTER_RESTART
+from chat_adapters.interactions import EXPIRED, EXPIRED_AFTER_RESTART, WITHDRAWN_NOTE
 from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_texts, say
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.telegram_api import FakeTelegram
@@ -70,3 +70,31 @@ async def test_updates_sent_while_down_are_answered_after_a_restart(
         toast = await tg.wait_for_callback_answer(press, timeout=WAIT_S)
         assert toast.text == EXPIRED
     assert fake_api.prompts().count("SLOW:40 running when the bot stops") == 1, "not re-run"
+
+
+async def test_a_picker_from_before_a_restart_says_the_bot_restarted(
+    tg: FakeTelegram, baton: Baton
+) -> None:
+    """The same words and the same end as on Discord (tests/e2e/discord/test_resilience.py):
+    the question was kept in the database, so the press after a restart is told why it
+    is dead, and its keyboard goes."""
+    asked = say(tg, "/sessions")
+    picker = await tg.wait_for_message(
+        USER, after=asked.message_id, match=lambda m: bool(m.buttons)
+    )
+    await baton.stop()
+    await baton.start()
+    if not tg.message(USER, picker.message_id).buttons:
+        # The bot could still edit while stopping: the picker says it was withdrawn.
+        assert WITHDRAWN_NOTE in tg.message(USER, picker.message_id).body
+        return
+    before = len(bot_texts(tg))
+    press = tg.press_button(picker.message_id, label="New session", chat_id=USER)
+    toast = await tg.wait_for_callback_answer(press, timeout=WAIT_S)
+    assert toast.text == EXPIRED_AFTER_RESTART
+    await tg.wait_for(
+        lambda: not tg.message(USER, picker.message_id).buttons,
+        timeout=WAIT_S,
+        what="the dead keyboard to go",
+    )
+    assert len(bot_texts(tg)) == before, "a dead button does nothing else"
