@@ -31,6 +31,7 @@ from session_core.claude_home import ClaudeHome
 from session_core.history_index import HistoryIndex
 from session_core.roots import ApprovedRoots
 from session_core.runner import TurnRunner
+from session_core.turn_source import TurnSource
 from session_core.vocabulary import ENTRYPOINT, AppName
 from storage.database import Database
 
@@ -51,11 +52,15 @@ class Core:
     index: HistoryIndex
     catalog: SessionCatalog
     runner: TurnRunner
+    turns: TurnSource
+    """What the chats run turns through: ``runner``, unless a test plays scripted turns."""
     redactor: Redactor
     cli: CliChoice | None = None
 
 
-def build_core(settings: Settings) -> Core:
+def build_core(settings: Settings, turns: TurnSource | None = None) -> Core:
+    """The session layer for ``settings``; ``turns`` replaces the real ``TurnRunner``
+    (the app suites play scripted turns through it)."""
     # From here on the bot's tokens live only in ``settings``, never in a child's env.
     claude_env = split_environment(settings)
     home = ClaudeHome(settings.claude_config_dir)
@@ -88,6 +93,7 @@ def build_core(settings: Settings) -> Core:
         index=index,
         catalog=catalog,
         runner=runner,
+        turns=turns or runner,
         redactor=Redactor.with_secrets(settings.secrets()),
         cli=cli,
     )
@@ -125,7 +131,7 @@ def build_dispatcher(core: Core, database: Database, background: BackgroundTasks
         inbox_days=settings.inbox_days,
     )
     return ChatDispatcher(
-        runner=core.runner,
+        runner=core.turns,
         catalog=core.catalog,
         roots=core.roots,
         database=database,
@@ -169,14 +175,21 @@ def _app_runner(
     return lambda dispatcher, stopping: run_discord(dispatcher, discord, stopping, background)
 
 
-async def serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio.Event) -> None:
-    """Run the given apps in this event loop, sharing one session layer, until ``stopping``.
+async def serve(
+    settings: Settings,
+    apps: tuple[AppName, ...],
+    stopping: asyncio.Event,
+    *,
+    turns: TurnSource | None = None,
+) -> None:
+    """Run the given apps in this event loop, sharing one session layer, until ``stopping``
+    (``turns``: see :func:`build_core`).
 
     Raises :class:`AlreadyRunning` when another process runs one of these apps' tokens.
     """
     prepare_data_dir(settings.data_dir)  # 0700 before anything is written in it
     with token_locks(settings.data_dir / "run", _tokens(settings, apps)):
-        await _serve(settings, apps, stopping)
+        await _serve(settings, apps, stopping, turns)
 
 
 def _tokens(settings: Settings, apps: tuple[AppName, ...]) -> dict[str, str]:
@@ -184,8 +197,13 @@ def _tokens(settings: Settings, apps: tuple[AppName, ...]) -> dict[str, str]:
     return {app: token.get_secret_value() for app in apps if (token := secrets[app])}
 
 
-async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asyncio.Event) -> None:
-    core = build_core(settings)
+async def _serve(
+    settings: Settings,
+    apps: tuple[AppName, ...],
+    stopping: asyncio.Event,
+    turns: TurnSource | None,
+) -> None:
+    core = build_core(settings, turns)
     reaped = await asyncio.to_thread(reap_orphans, ENTRYPOINT, core.home.config_dir)
     if reaped:
         log.warning("baton.reaped_orphaned_claude", pids=reaped)
@@ -217,6 +235,8 @@ async def _serve(settings: Settings, apps: tuple[AppName, ...], stopping: asynci
     finally:
         await dispatcher.aclose()
         await background.drain(BACKGROUND_DRAIN_S)
+        if core.turns is not core.runner:
+            await core.turns.aclose()
         await core.runner.aclose()
         await database.close()
         log.info("baton.stopped")

@@ -82,3 +82,7 @@ class TurnSource(Protocol):
         """The directory's Claude Code commands and, with ``session_id``, its context
         usage. Raises ``SdkError`` when Claude Code cannot be asked."""
         ...
+
+    async def aclose(self) -> None:
+        """Shutting down: end every running turn and close what is open. Idempotent."""
+        ...

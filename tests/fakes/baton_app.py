@@ -17,6 +17,7 @@ from typing import Self
 
 from chat_adapters.app import serve
 from chat_adapters.settings import Settings, load_settings
+from session_core.turn_source import TurnSource
 from session_core.vocabulary import AppName
 from tests.fakes.claude_cli import ClaudeEnv
 
@@ -43,9 +44,14 @@ class RunningBaton(ABC):
     """The product running in this event loop; :meth:`start` / :meth:`stop` at will,
     or ``async with`` for one run."""
 
-    def __init__(self, settings: Settings, apps: tuple[AppName, ...]) -> None:
+    def __init__(
+        self, settings: Settings, apps: tuple[AppName, ...], turns: TurnSource | None = None
+    ) -> None:
         self.settings = settings
         self.apps = apps
+        self.turns = turns
+        """Scripted turns (``ScriptedRunner``) instead of the real CLI: the suites that
+        test the app, not the session layer, run in milliseconds a turn."""
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -63,7 +69,9 @@ class RunningBaton(ABC):
         what stopped it."""
         ready = self.until_ready()
         self._stopping = asyncio.Event()
-        self._task = asyncio.create_task(serve(self.settings, self.apps, self._stopping))
+        self._task = asyncio.create_task(
+            serve(self.settings, self.apps, self._stopping, turns=self.turns)
+        )
         try:
             await ready
         except TimeoutError:

@@ -143,6 +143,10 @@ class ScriptedRunner:
         stop.set()
         return True
 
+    async def aclose(self) -> None:
+        for stop in self._running.values():
+            stop.set()
+
     async def probe(
         self, working_directory: str | os.PathLike[str], session_id: str | None = None
     ) -> SessionProbe:

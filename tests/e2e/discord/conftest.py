@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from chat_adapters.settings import Settings
+from session_core.turn_source import TurnSource
 from session_core.vocabulary import AppName
 from tests.e2e.discord.harness import ErrorLog, keep_endpoints
 from tests.e2e.discord.harness import discord_errors as logged_errors
@@ -29,9 +30,13 @@ class Baton(RunningBaton):
     session is up and its commands are synced."""
 
     def __init__(
-        self, settings: Settings, dc: FakeDiscord, apps: tuple[AppName, ...] = ("discord",)
+        self,
+        settings: Settings,
+        dc: FakeDiscord,
+        apps: tuple[AppName, ...] = ("discord",),
+        turns: TurnSource | None = None,
     ) -> None:
-        super().__init__(settings, apps)
+        super().__init__(settings, apps, turns)
         self.dc = dc
 
     def until_ready(self) -> Awaitable[object]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from chat_adapters.settings import Settings
+from session_core.turn_source import TurnSource
 from tests.fakes.baton_app import WAIT_S as WAIT_S  # re-exported for the suite
 from tests.fakes.baton_app import RunningBaton, baton_settings
 from tests.fakes.claude_cli import ClaudeEnv
@@ -27,8 +28,10 @@ STRANGER = 6666
 class Baton(RunningBaton):
     """The bot with Telegram only, ready once it polls for updates."""
 
-    def __init__(self, settings: Settings, tg: FakeTelegram) -> None:
-        super().__init__(settings, ("telegram",))
+    def __init__(
+        self, settings: Settings, tg: FakeTelegram, turns: TurnSource | None = None
+    ) -> None:
+        super().__init__(settings, ("telegram",), turns)
         self.tg = tg
 
     def until_ready(self) -> Awaitable[object]:
