@@ -9,8 +9,11 @@ session's transcript and to history.jsonl, as the CLI does, so the catalog, pick
 
 Script a turn with :meth:`ScriptedRunner.script`; a turn nobody scripted answers
 ``SCRIPTED-REPLY to: <prompt>``. Steps are events (yielded as they are), :class:`Pause`
-(sleep, interruptible), :class:`Hold` (wait for :meth:`release` or an interrupt) and
-:class:`Ask` (put a tool call to the turn's approver and record the decision).
+(sleep, interruptible), :class:`Hold` (wait for :meth:`release` or an interrupt),
+:class:`Ask` (put a tool call to the turn's approver and record the decision) and
+:class:`SendFile` (Claude's ``send_to_chat``: confine the path, hand it to the turn's
+file sink, record what the model would be told). :meth:`ScriptedRunner.on_prompt`
+scripts the turn of a prompt by its text, for turns whose order is a race.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver
-from session_core.chat_tools import FileSink
+from session_core.chat_tools import FileOffer, FileSink, confine
 from session_core.claude_commands import CommandBook, SessionProbe, parse_commands
 from session_core.claude_home import ClaudeHome, project_key
 from session_core.events import (
@@ -66,7 +69,25 @@ class Ask:
     tool_input: Mapping[str, Any] = field(default_factory=dict)
 
 
-Step: TypeAlias = TextDelta | ToolStarted | ToolFinished | Pause | Hold | Ask
+@dataclass(frozen=True, slots=True)
+class SendFile:
+    """Claude calls ``send_to_chat`` with this path (and caption); the outcome is
+    recorded in ``ScriptedRunner.sent`` as the SDK boundary would tell the model."""
+
+    path: str
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SentFile:
+    """What a :class:`SendFile` step told the model: the sink's answer or the refusal."""
+
+    path: str
+    text: str
+    is_error: bool
+
+
+Step: TypeAlias = TextDelta | ToolStarted | ToolFinished | Pause | Hold | Ask | SendFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +133,10 @@ class ScriptedRunner:
         """Sessions another process claims (``holder`` answers from here)."""
         self.probe_info: Mapping[str, Any] | None = None
         """What ``probe`` reports as the CLI's server info (its command list)."""
+        self.sent: list[SentFile] = []
+        """What each :class:`SendFile` step told the model, in order."""
         self._scripts: list[ScriptedTurn] = []
+        self._by_prompt: list[tuple[str, ScriptedTurn]] = []
         self._running: dict[str, asyncio.Event] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._release = asyncio.Event()
@@ -122,6 +146,11 @@ class ScriptedRunner:
     def script(self, *turns: ScriptedTurn) -> None:
         """The next turns play these, in order (then the default reply again)."""
         self._scripts.extend(turns)
+
+    def on_prompt(self, marker: str, turn: ScriptedTurn) -> None:
+        """The next prompt containing ``marker`` plays ``turn`` (once), before the
+        turns queued by :meth:`script`."""
+        self._by_prompt.append((marker, turn))
 
     def release(self) -> None:
         """Let every turn waiting at a Hold go on (and any later Hold pass at once)."""
@@ -184,7 +213,7 @@ class ScriptedRunner:
                 file_sink is not None,
             )
         )
-        turn = self._scripts.pop(0) if self._scripts else ScriptedTurn()
+        turn = self._next_turn(prompt)
         failure = (
             ResumeFailure(session_id, turn.resume_failure)
             if session_id and turn.resume_failure
@@ -212,6 +241,8 @@ class ScriptedRunner:
                         await self._wait(stop, step.seconds if isinstance(step, Pause) else None)
                     elif isinstance(step, Ask):
                         await self._ask(approver, sid, step)
+                    elif isinstance(step, SendFile):
+                        await self._send(file_sink, cwd, step)
                     else:
                         if isinstance(step, TextDelta):
                             said.append(step.text)
@@ -234,6 +265,24 @@ class ScriptedRunner:
                     self.interrupts.append(sid)  # closed early: the turn was stopped
 
     # -- internals -----------------------------------------------------------------------
+
+    def _next_turn(self, prompt: str) -> ScriptedTurn:
+        for at, (marker, turn) in enumerate(self._by_prompt):
+            if marker in prompt:
+                del self._by_prompt[at]
+                return turn
+        return self._scripts.pop(0) if self._scripts else ScriptedTurn()
+
+    async def _send(self, sink: FileSink | None, cwd: str, step: SendFile) -> None:
+        """As the SDK boundary's ``send_to_chat``: confine, hand to the sink."""
+        try:
+            if sink is None:
+                raise ValueError("no chat is reading this turn")
+            told = await sink(FileOffer(confine(step.path, cwd), step.caption))
+        except ValueError as exc:
+            self.sent.append(SentFile(step.path, f"Not sent: {exc}", is_error=True))
+        else:
+            self.sent.append(SentFile(step.path, told, is_error=False))
 
     async def _wait(self, stop: asyncio.Event, seconds: float | None) -> None:
         waiters = [asyncio.ensure_future(stop.wait())]

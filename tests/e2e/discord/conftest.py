@@ -1,9 +1,13 @@
-"""The whole bot as ``baton run`` builds it, against the fake Discord and the real CLI.
+"""The whole bot as ``baton run`` builds it, against the fake Discord.
 
 :class:`Baton` starts :func:`chat_adapters.app.serve` with settings that point at
 :class:`FakeDiscord` (``DISCORD_API_URL``, ``DISCORD_GATEWAY_URL``, ``DISCORD_GUILD_ID``)
-and at the isolated Claude world of ``claude_env`` (whose CLI talks to FakeAnthropic).
-The test plays the member through the fake and reads the channel back from it.
+and at the isolated Claude world of ``claude_env``. The test plays the member through
+the fake and reads the channel back from it.
+
+Most tests are about the app, so they use ``scripted_baton``: turns come from the
+``scripted_runner`` (no CLI, milliseconds a turn). ``baton`` runs the real CLI against
+FakeAnthropic, for the few tests about the seam with Claude Code.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from chat_adapters.settings import Settings
+from session_core.events import TextDelta
 from session_core.turn_source import TurnSource
 from session_core.vocabulary import AppName
 from tests.e2e.discord.harness import ErrorLog, keep_endpoints
@@ -23,6 +28,7 @@ from tests.fakes.baton_app import RunningBaton, baton_settings
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import DispatchedInteraction, FakeDiscord, SentMessage
 from tests.fakes.discord_limits import walk_components
+from tests.fakes.scripted_runner import Pause, ScriptedRunner, ScriptedTurn, Step
 
 
 class Baton(RunningBaton):
@@ -88,6 +94,34 @@ async def baton(
 ) -> AsyncIterator[Baton]:
     async with Baton(bot_settings(dc, cli_env, tmp_path / "data"), dc) as running:
         yield running
+
+
+@pytest.fixture
+async def scripted_baton(
+    dc: FakeDiscord,
+    claude_env: ClaudeEnv,
+    tmp_path: Path,
+    discord_errors: ErrorLog,
+    scripted_runner: ScriptedRunner,
+) -> AsyncIterator[Baton]:
+    """The bot over ``scripted_runner``: the app's behaviour without starting Claude Code."""
+    settings = bot_settings(dc, claude_env, tmp_path / "data")
+    async with Baton(settings, dc, turns=scripted_runner) as running:
+        yield running
+
+
+def streamed(text: str, chunks: int, delay_s: float = 0.0) -> ScriptedTurn:
+    """``text`` in ``chunks`` deltas ``delay_s`` apart, as a model streams it."""
+    size = -(-len(text) // chunks)
+    steps: list[Step] = []
+    for start in range(0, len(text), size):
+        steps += [TextDelta(text[start : start + size]), Pause(delay_s)]
+    return ScriptedTurn(tuple(steps))
+
+
+def ticking(n: int, delay_s: float = 0.05, word: str = "tick ") -> ScriptedTurn:
+    """``n`` deltas of ``word``, ``delay_s`` apart: a turn that takes its time."""
+    return ScriptedTurn((TextDelta(word), Pause(delay_s)) * n)
 
 
 def has_stop(message: SentMessage) -> bool:

@@ -1,5 +1,5 @@
 """Slash commands through the whole bot: autocomplete, a deferred long answer split at
-2000 characters, stopping a turn, and people who may not use the bot."""
+2000 characters, stopping a turn, and people who may not use the bot. Scripted turns."""
 
 from __future__ import annotations
 
@@ -15,10 +15,18 @@ from chat_adapters.discord import surface as surface_module
 from session_core.claude_home import ClaudeHome, project_key
 from session_core.history_writer import append_history_entry
 from storage import Database
-from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, final, has_stop
-from tests.fakes.anthropic import FakeAnthropic, Reply
+from session_core.events import TextDelta
+from tests.e2e.discord.conftest import (
+    WAIT_S,
+    Baton,
+    answer_of,
+    final,
+    has_stop,
+    streamed,
+)
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord, SentMessage
+from tests.fakes.scripted_runner import Hold, Pause, ScriptedRunner, ScriptedTurn
 
 LIMIT = 2000
 
@@ -48,9 +56,9 @@ def fabricated_sessions(claude_env: ClaudeEnv, count: int) -> list[str]:
 
 
 async def test_resume_autocompletes_at_most_25_sessions(
-    dc: FakeDiscord, baton: Baton, cli_env: ClaudeEnv
+    dc: FakeDiscord, scripted_baton: Baton, claude_env: ClaudeEnv
 ) -> None:
-    ids = fabricated_sessions(cli_env, 30)
+    ids = fabricated_sessions(claude_env, 30)
     alice = dc.user_id("alice")
     typed = await dc.dispatch_autocomplete("resume", "session", "", user_id=alice)
     callback = await dc.wait_for_callback(typed)
@@ -67,7 +75,7 @@ async def test_resume_autocompletes_at_most_25_sessions(
 
     folders = await dc.dispatch_autocomplete("cd", "directory", "", user_id=alice)
     values = [c["value"] for c in (await dc.wait_for_callback(folders)).choices]
-    assert str(cli_env.project) in values  # already resolved
+    assert str(claude_env.project) in values  # already resolved
 
     # The picked value is what /resume gets.
     picked = await dc.dispatch_slash_command("resume", {"session": ids[3]}, user_id=alice)
@@ -79,12 +87,12 @@ async def test_resume_autocompletes_at_most_25_sessions(
 
 
 async def test_deferred_long_answer_is_split_at_2000_keeping_code_intact(
-    dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic
+    dc: FakeDiscord, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
     code = "".join(f"line_{i:03d} = {i}\n" for i in range(160))
     prose = " ".join(f"w{i:04d}" for i in range(330))
     answer = f"{prose}\n\n```python\n{code}```\n\n" + " ".join(f"w{i:04d}" for i in range(400, 700))
-    fake_api.script(Reply(text=answer, chunks=40, delay_s=0.02))
+    scripted_runner.script(streamed(answer, chunks=40, delay_s=0.02))
     channel = dc.channel_id()
 
     asked = await dc.dispatch_slash_command("ask", {"prompt": "write a lot"})
@@ -107,12 +115,14 @@ async def test_deferred_long_answer_is_split_at_2000_keeping_code_intact(
 
 
 async def test_stop_button_and_stop_command_interrupt_the_turn(
-    dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic
+    dc: FakeDiscord, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
     alice, channel = dc.user_id("alice"), dc.channel_id()
+    held = ScriptedTurn((TextDelta("tick "), Pause(0.01), TextDelta("tick "), Hold()))
+    scripted_runner.script(held, held)
 
     # The Stop button on the live message.
-    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> count slowly SLOW:60")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> count slowly")
     live = await dc.wait_for_message(channel, "tick", predicate=has_stop, timeout=WAIT_S)
     custom_id = next(c for c in live.custom_ids if c.startswith("baton:s:"))
     press = await dc.click_button(live, custom_id, user_id=alice)
@@ -121,7 +131,7 @@ async def test_stop_button_and_stop_command_interrupt_the_turn(
     assert stopped.id == live.id and "tick" in stopped.content
 
     # /stop while the next turn streams.
-    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> again SLOW:60")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> again")
     second = await dc.wait_for_message(
         channel, "tick", predicate=lambda m: has_stop(m) and m.id != live.id, timeout=WAIT_S
     )
@@ -131,13 +141,15 @@ async def test_stop_button_and_stop_command_interrupt_the_turn(
     done = await dc.wait_for_message(
         channel, predicate=lambda m: m.id == second.id and final("Interrupted")(m), timeout=WAIT_S
     )
-    assert done.content.count("tick") < 60
+    assert "tick" in done.content and done.content.count("tick") <= 2
+    assert scripted_runner.interrupts == scripted_runner.started, "both turns were stopped"
     assert dc.violations == []
 
 
 async def test_strangers_get_an_ephemeral_refusal_and_reach_nothing(
-    dc: FakeDiscord, baton: Baton, tmp_path: Path, fake_api: FakeAnthropic
+    dc: FakeDiscord, scripted_baton: Baton, tmp_path: Path, scripted_runner: ScriptedRunner
 ) -> None:
+    baton = scripted_baton
     bob, channel = dc.user_id("bob"), dc.channel_id()
     try:
         asked = await dc.dispatch_slash_command("ask", {"prompt": "let me in"}, user_id=bob)
@@ -169,7 +181,7 @@ async def test_strangers_get_an_ephemeral_refusal_and_reach_nothing(
         assert dc.threads() == []
     finally:
         await baton.stop()
-    assert fake_api.messages_requests() == [], "nothing reached Claude"
+    assert scripted_runner.calls == [], "nothing reached Claude"
     async with Database.open(tmp_path / "data" / "baton.sqlite3") as db:
         refused = [e for e in await db.audit.recent(20) if not e.allowed]
     assert {e.user_id for e in refused} == {str(bob)}
@@ -188,11 +200,15 @@ def _bot_messages(dc: FakeDiscord, channel_id: int) -> list[SentMessage]:
 
 
 async def test_a_command_silent_until_its_token_runs_out_replaces_thinking(
-    dc: FakeDiscord, baton: Baton, monkeypatch: pytest.MonkeyPatch
+    dc: FakeDiscord,
+    scripted_baton: Baton,
+    scripted_runner: ScriptedRunner,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Interaction tokens die after 15 minutes; here "15 minutes" is 0.1 s, less than
-    the CLI's start-up, so the placeholder is replaced before the answer comes."""
+    the turn's silence, so the placeholder is replaced before the answer comes."""
     monkeypatch.setattr(surface_module, "INTERACTION_SAFE_S", 0.1)
+    scripted_runner.script(ScriptedTurn((Pause(0.4), TextDelta("slow reply to: take your time"))))
     channel = dc.channel_id()
     asked = await dc.dispatch_slash_command("ask", {"prompt": "take your time"})
     placeholder = await answer_of(dc, asked)

@@ -1,20 +1,22 @@
-"""/diff and the approval's change preview on Discord, with a real git repository."""
+"""/diff and the approval's change preview on Discord, with a real git repository
+(scripted turns: the Write call is the ScriptedRunner's)."""
 
 from __future__ import annotations
 
+from session_core.events import TextDelta
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, choose, final
-from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.git_repo import make_repo
+from tests.fakes.scripted_runner import Ask, ScriptedRunner, ScriptedTurn
 
 SECRET = "sk-ant-api03-abcdefghijklmnopqrstu"
 
 
 async def test_diff_outside_a_repo_then_short_then_long(
-    dc: FakeDiscord, baton: Baton, cli_env: ClaudeEnv
+    dc: FakeDiscord, scripted_baton: Baton, claude_env: ClaudeEnv
 ) -> None:
-    alice, channel, project = dc.user_id("alice"), dc.channel_id(), cli_env.project
+    alice, channel, project = dc.user_id("alice"), dc.channel_id(), claude_env.project
     outside = await answer_of(dc, await dc.dispatch_slash_command("diff", {}, user_id=alice))
     assert "not inside a git repository" in outside.content
 
@@ -38,14 +40,12 @@ async def test_diff_outside_a_repo_then_short_then_long(
 
 
 async def test_write_approval_shows_the_change(
-    dc: FakeDiscord, baton: Baton, cli_env: ClaudeEnv, fake_api: FakeAnthropic
+    dc: FakeDiscord, scripted_baton: Baton, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner
 ) -> None:
     alice, channel = dc.user_id("alice"), dc.channel_id()
-    target = cli_env.project / "notes.md"
-    fake_api.script(
-        Reply.tool_use("Write", {"file_path": str(target), "content": "first line\nsecond\n"}),
-        Reply(text="written"),
-    )
+    target = claude_env.project / "notes.md"
+    write = {"file_path": str(target), "content": "first line\nsecond\n"}
+    scripted_runner.script(ScriptedTurn((Ask("Write", write), TextDelta("written"))))
     await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> write notes")
     asked = await dc.wait_for_message(
         channel, "Allow Write?", predicate=lambda m: bool(m.components), timeout=WAIT_S
@@ -53,4 +53,5 @@ async def test_write_approval_shows_the_change(
     assert "```diff" in asked.content and "+first line" in asked.content
     await choose(dc, asked, "Allow once")
     await dc.wait_for_message(channel, predicate=final("written"), timeout=WAIT_S)
-    assert target.read_text() == "first line\nsecond\n"
+    [decision] = scripted_runner.decisions
+    assert decision.allow and decision.updated_input in (None, write)

@@ -1,21 +1,18 @@
 """Files back to Discord: Claude's send_to_chat tool and /get (with autocomplete),
-confined to the chat's directory and redacted."""
+confined to the chat's directory and redacted. Scripted turns: the tool calls are
+ScriptedRunner ``SendFile`` steps (the real CLI's side of the tool is Telegram's
+test_files.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from session_core.events import TextDelta
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, final
-from tests.fakes.anthropic import FakeAnthropic
-from tests.fakes.chat_files import (
-    PNG_2X3,
-    SECRET,
-    make_project_files,
-    script_sends,
-    send_results,
-)
+from tests.fakes.chat_files import PNG_2X3, SECRET, make_project_files
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord, SentMessage
+from tests.fakes.scripted_runner import ScriptedRunner, ScriptedTurn, SendFile
 
 
 def attached(name: str) -> Callable[[SentMessage], bool]:
@@ -27,11 +24,17 @@ def data_of(message: SentMessage, name: str) -> bytes:
 
 
 async def test_claude_sends_files_and_is_refused_outside(
-    dc: FakeDiscord, baton: Baton, cli_env: ClaudeEnv, fake_api: FakeAnthropic
+    dc: FakeDiscord, scripted_baton: Baton, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner
 ) -> None:
     alice, channel = dc.user_id("alice"), dc.channel_id()
-    outside = make_project_files(cli_env.project)
-    script_sends(fake_api, outside, "all sent")
+    outside = make_project_files(claude_env.project)
+    sends = (
+        SendFile("chart.png", "the chart"),
+        SendFile("notes.txt"),
+        SendFile(str(outside)),
+        SendFile("sneaky.txt"),
+    )
+    scripted_runner.script(ScriptedTurn((*sends, TextDelta("all sent"))))
     await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> send me the chart and notes")
     await dc.wait_for_message(channel, predicate=final("all sent"), timeout=WAIT_S)
 
@@ -42,19 +45,20 @@ async def test_claude_sends_files_and_is_refused_outside(
     names = {a.filename for m in dc.messages(channel) for a in m.attachments}
     assert names == {"chart.png", "notes.txt"}
 
-    results = send_results(fake_api)
-    assert [bool(r.get("is_error")) for r in results] == [False, False, True, True]
-    assert all("outside the session's directory" in str(r["content"]) for r in results[2:])
+    results = scripted_runner.sent
+    assert [r.is_error for r in results] == [False, False, True, True]
+    assert all("outside the session's directory" in r.text for r in results[2:])
+    assert scripted_runner.calls[-1].with_file_sink
     assert dc.violations == []
 
 
 async def test_get_autocompletes_and_fetches(
-    dc: FakeDiscord, baton: Baton, cli_env: ClaudeEnv
+    dc: FakeDiscord, scripted_baton: Baton, claude_env: ClaudeEnv
 ) -> None:
     alice, channel = dc.user_id("alice"), dc.channel_id()
-    make_project_files(cli_env.project)
-    (cli_env.project / "sub").mkdir()
-    (cli_env.project / "sub" / "deep.txt").write_text("deep\n")
+    make_project_files(claude_env.project)
+    (claude_env.project / "sub").mkdir()
+    (claude_env.project / "sub" / "deep.txt").write_text("deep\n")
     typed = await dc.dispatch_autocomplete("get", "path", "", user_id=alice)
     values = [c["value"] for c in (await dc.wait_for_callback(typed)).choices]
     assert values == ["chart.png", "notes.txt", "sub/deep.txt"]  # sneaky.txt leads outside

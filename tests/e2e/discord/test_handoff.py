@@ -1,15 +1,21 @@
 """One session, terminal and Discord: the seed plan's smoke test, through the real
-discord.py client (as ``baton run`` starts it), the fake Discord, and the real CLI."""
+discord.py client (as ``baton run`` starts it), the fake Discord, and the real CLI
+(the seam: a real terminal session resumed from Discord, and back at the desk).
+Returning to a session's thread is the app's: scripted sessions and turns."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 
+from session_core.claude_home import ClaudeHome
 from session_core.history_lines import read_claude_history
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, choose, final
 from tests.fakes.anthropic import FakeAnthropic, conversation_text, last_prompt
 from tests.fakes.claude_cli import ClaudeEnv, run_claude_print, terminal_session
 from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.scripted_runner import scripted_session
 
 
 async def test_seed_smoke_terminal_to_discord_and_back(
@@ -67,9 +73,10 @@ async def test_seed_smoke_terminal_to_discord_and_back(
 
 
 async def test_picking_a_session_again_returns_to_its_thread(
-    dc: FakeDiscord, baton: Baton, cli_env: ClaudeEnv
+    dc: FakeDiscord, scripted_baton: Baton, claude_env: ClaudeEnv, claude_home: ClaudeHome
 ) -> None:
-    sid = await asyncio.to_thread(terminal_session, cli_env, "one thread only")
+    project = Path(os.path.realpath(claude_env.project))
+    sid = scripted_session(claude_home, project, "one thread only")
     alice, channel = dc.user_id("alice"), dc.channel_id("general")
     for _ in range(2):
         asked = await dc.dispatch_slash_command("sessions", user_id=alice, channel_id=channel)

@@ -1,5 +1,6 @@
-"""Plain messages: files reach the model, and a bot without the message-content intent
-(not enabled in the Developer Portal) still connects, answers /ask and mentions."""
+"""Plain messages: files reach the turn, and a bot without the message-content intent
+(not enabled in the Developer Portal) still connects, answers /ask and mentions.
+Scripted turns: what the turn receives is the ScriptedRunner's recorded call."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ import pytest
 
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, bot_settings, final
 from tests.e2e.discord.harness import keep_endpoints
-from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.scripted_runner import ScriptedRunner
 
 MESSAGE_CONTENT = 1 << 15
 
 
 async def test_an_attached_file_reaches_the_model(
-    dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic
+    dc: FakeDiscord, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
     channel = dc.channel_id()
     await dc.send_user_message(
@@ -28,7 +29,7 @@ async def test_an_attached_file_reaches_the_model(
         attachments={"notes.txt": b"42 apples"},
     )
     await dc.wait_for_message(channel, predicate=final("to: what is in it?"), timeout=WAIT_S)
-    prompt = fake_api.prompts()[-1]
+    prompt = scripted_runner.calls[-1].prompt
     saved = re.search(r"saved at (\S+) \(", prompt)
     assert saved is not None, prompt
     path = Path(saved.group(1))
@@ -36,14 +37,16 @@ async def test_an_attached_file_reaches_the_model(
 
 
 async def test_without_the_message_content_intent_commands_and_mentions_work(
-    cli_env: ClaudeEnv,
+    claude_env: ClaudeEnv,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     discord_errors: object,
+    scripted_runner: ScriptedRunner,
 ) -> None:
     keep_endpoints(monkeypatch)
     async with FakeDiscord(privileged_intents=0) as dc:
-        baton = Baton(bot_settings(dc, cli_env, tmp_path / "data"), dc)
+        settings = bot_settings(dc, claude_env, tmp_path / "data")
+        baton = Baton(settings, dc, turns=scripted_runner)
         await baton.start()
         try:
             assert dc.identify_count == 2, "refused with the intent, then connected without"
@@ -65,7 +68,7 @@ async def test_without_the_message_content_intent_commands_and_mentions_work(
 
 
 async def test_a_sticker_only_message_is_answered_with_what_the_bot_takes(
-    dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic
+    dc: FakeDiscord, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
     """Issue 10, finding 7: silence would look like a lost message. (Addressed to the
     bot: plain channel talk is not the bot's, issue 9 finding 6.)"""
@@ -78,4 +81,4 @@ async def test_a_sticker_only_message_is_answered_with_what_the_bot_takes(
     )
     assert "nothing was sent to Claude" in said.content
     assert "text, photos, files" in said.content
-    assert fake_api.prompts() == []
+    assert scripted_runner.calls == []

@@ -3,30 +3,34 @@ the session picker and a session's thread name never show a key or the bot's tok
 
 from __future__ import annotations
 
-import asyncio
+import os
+from pathlib import Path
 
-from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, final
-from tests.fakes.anthropic import FakeAnthropic, Reply
-from tests.fakes.claude_cli import ClaudeEnv, terminal_session
+from session_core.claude_home import ClaudeHome
+from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, final, streamed
+from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.scripted_runner import ScriptedRunner, scripted_session
 
 KEY = "sk-ant-api03-Zx9kLmNoPqRsTuVwXyZ0123456789"
 SLACK = "xoxb-1234567890-abcdefghijklmnop"
 
 
 async def test_secrets_never_reach_discord(
-    dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic, cli_env: ClaudeEnv
+    dc: FakeDiscord,
+    scripted_baton: Baton,
+    scripted_runner: ScriptedRunner,
+    claude_env: ClaudeEnv,
+    claude_home: ClaudeHome,
 ) -> None:
-    sid = await asyncio.to_thread(terminal_session, cli_env, f"rotate {KEY} please")
+    project = Path(os.path.realpath(claude_env.project))
+    sid = scripted_session(claude_home, project, f"rotate {KEY} please")
     alice, channel = dc.user_id("alice"), dc.channel_id("general")
-    fake_api.script(
-        Reply(
-            text=f"Your token is {dc.token}; Slack says {SLACK}. Authorization: "
-            f"Bearer abcdefghijklmnopqrstuvwxyz012345. Done here.",
-            chunks=17,
-            delay_s=0.05,
-        )
+    text = (
+        f"Your token is {dc.token}; Slack says {SLACK}. Authorization: "
+        f"Bearer abcdefghijklmnopqrstuvwxyz012345. Done here."
     )
+    scripted_runner.script(streamed(text, chunks=17, delay_s=0.01))
     asked = await dc.dispatch_slash_command("ask", {"prompt": "show secrets"}, alice, channel)
     await answer_of(dc, asked)
     await dc.wait_for_message(channel, predicate=final("Done here."), timeout=WAIT_S)

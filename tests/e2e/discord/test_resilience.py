@@ -1,6 +1,6 @@
 """The bot keeps working through a gateway disconnect (RESUME) and a restart: missed
 messages are answered, and buttons from before a restart answer clearly instead of
-failing."""
+failing. Scripted turns."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from tests.e2e.discord.conftest import (
 )
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.scripted_runner import ScriptedRunner
 
 
 async def test_gateway_disconnect_resumes_and_answers_what_was_missed(
-    dc: FakeDiscord, baton: Baton
+    dc: FakeDiscord, scripted_baton: Baton
 ) -> None:
     alice, channel = dc.user_id("alice"), dc.channel_id()
     await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> before the drop")
@@ -39,10 +40,14 @@ async def test_gateway_disconnect_resumes_and_answers_what_was_missed(
 
 
 async def test_a_picker_from_before_a_restart_says_the_bot_restarted(
-    dc: FakeDiscord, cli_env: ClaudeEnv, tmp_path: Path, discord_errors: object
+    dc: FakeDiscord,
+    claude_env: ClaudeEnv,
+    tmp_path: Path,
+    discord_errors: object,
+    scripted_runner: ScriptedRunner,
 ) -> None:
-    settings = bot_settings(dc, cli_env, tmp_path / "data")
-    first = Baton(settings, dc)
+    settings = bot_settings(dc, claude_env, tmp_path / "data")
+    first = Baton(settings, dc, turns=scripted_runner)
     await first.start()
     try:
         picker = await answer_of(dc, await dc.dispatch_slash_command("sessions"))
@@ -50,7 +55,7 @@ async def test_a_picker_from_before_a_restart_says_the_bot_restarted(
     finally:
         await first.stop()
 
-    second = Baton(settings, dc)
+    second = Baton(settings, dc, turns=scripted_runner)
     await second.start()
     try:
         click = await dc.click_button(picker, custom_id)

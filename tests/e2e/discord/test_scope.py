@@ -1,6 +1,6 @@
 """What becomes a prompt on Discord: a session's thread, a mention of the bot, /ask.
 Other channel messages are people talking: no reply, no audit row. And a locked
-database never turns an allowed person away."""
+database never turns an allowed person away. Scripted turns."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import sqlite3
 
 from storage import Database
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, final
-from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.scripted_runner import ScriptedRunner
 
 
 async def test_only_threads_mentions_and_ask_become_prompts(
-    dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic
+    dc: FakeDiscord, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
+    baton = scripted_baton
     alice, bob, channel = dc.user_id("alice"), dc.user_id("bob"), dc.channel_id()
     await dc.send_user_message(channel, alice, "lunch at noon?")
     await dc.send_user_message(channel, bob, "sure, and you?")
@@ -37,7 +38,7 @@ async def test_only_threads_mentions_and_ask_become_prompts(
     await asyncio.sleep(0.5)
     await baton.stop()
 
-    assert fake_api.prompts() == ["start the work", "in the session thread"]
+    assert [c.prompt for c in scripted_runner.calls] == ["start the work", "in the session thread"]
     said = [m.content for m in dc.messages(channel) if m.author_id == dc.bot_user_id]
     assert sum("not allowed" in text for text in said) == 1
     assert not any("lunch" in text or "anyone" in text for text in said)
@@ -49,8 +50,9 @@ async def test_only_threads_mentions_and_ask_become_prompts(
 
 
 async def test_a_locked_database_never_refuses_an_allowed_member(
-    dc: FakeDiscord, baton: Baton
+    dc: FakeDiscord, scripted_baton: Baton
 ) -> None:
+    baton = scripted_baton
     alice, channel = dc.user_id("alice"), dc.channel_id()
     lock = sqlite3.connect(baton.settings.data_dir / "baton.sqlite3", isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")

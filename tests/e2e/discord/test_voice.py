@@ -1,6 +1,6 @@
 """Voice messages and audio attachments become prompts on Discord: real discord.py
 downloading from the fake CDN, a real Opus/OGG note, a fake transcription endpoint and
-the real CLI against the fake Anthropic API."""
+scripted turns (the prompt is the ScriptedRunner's recorded call)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, bot_settings, final
 from tests.e2e.discord.harness import ErrorLog
-from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.scripted_runner import ScriptedRunner
 from tests.fakes.transcription import FakeTranscriber, spoken_ogg
 
 MODEL = "whisper-discord-test"
@@ -36,16 +36,17 @@ async def transcriber() -> AsyncIterator[FakeTranscriber]:
 
 async def test_a_voice_message_and_an_audio_file_become_prompts(
     dc: FakeDiscord,
-    cli_env: ClaudeEnv,
+    claude_env: ClaudeEnv,
     tmp_path: Path,
     transcriber: FakeTranscriber,
-    fake_api: FakeAnthropic,
+    scripted_runner: ScriptedRunner,
     discord_errors: ErrorLog,
 ) -> None:
     values = {"BATON_TRANSCRIBE_URL": transcriber.base_url, "BATON_TRANSCRIBE_MODEL": MODEL}
     note = spoken_ogg(tmp_path, "what changed today")
     transcriber.will_hear("What changed today?", "and the tests")
-    async with Baton(bot_settings(dc, cli_env, tmp_path / "data", **values), dc):
+    settings = bot_settings(dc, claude_env, tmp_path / "data", **values)
+    async with Baton(settings, dc, turns=scripted_runner):
         alice = dc.user_id("alice")
         channel = await session_thread(dc, dc.channel_id(), alice)
         await dc.send_user_message(channel, alice, "", voice=note, voice_duration_s=1.5)
@@ -59,11 +60,12 @@ async def test_a_voice_message_and_an_audio_file_become_prompts(
     first, second = transcriber.requests
     assert first.audio == note and first.model == MODEL and first.content_type == "audio/ogg"
     assert second.audio == b"ID3-memo" and second.file_name == "memo.mp3"
-    assert fake_api.prompts()[-2:] == ["What changed today?", "also\n\nand the tests"]
+    prompts = [call.prompt for call in scripted_runner.calls]
+    assert prompts[-2:] == ["What changed today?", "also\n\nand the tests"]
 
 
 async def test_without_a_backend_discord_says_how_once(
-    dc: FakeDiscord, baton: Baton, fake_api: FakeAnthropic
+    dc: FakeDiscord, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
     alice = dc.user_id("alice")
     channel = await session_thread(dc, dc.channel_id(), alice)
@@ -73,4 +75,4 @@ async def test_without_a_backend_discord_says_how_once(
     await dc.wait_for_message(channel, predicate=final("Voice notes are off"), timeout=WAIT_S)
     texts = [m.content for m in dc.messages(channel) if m.author_id == dc.bot_user_id]
     assert sum("BATON_TRANSCRIBE_URL" in t for t in texts) == 1
-    assert fake_api.messages_requests() == []
+    assert scripted_runner.calls == []
