@@ -240,7 +240,7 @@ class ScriptedRunner:
                     if isinstance(step, Pause | Hold):
                         await self._wait(stop, step.seconds if isinstance(step, Pause) else None)
                     elif isinstance(step, Ask):
-                        await self._ask(approver, sid, step)
+                        await self._ask(approver, sid, step, stop)
                     elif isinstance(step, SendFile):
                         await self._send(file_sink, cwd, step)
                     else:
@@ -294,12 +294,26 @@ class ScriptedRunner:
             for waiter in waiters:
                 waiter.cancel()
 
-    async def _ask(self, approver: Approver | None, sid: str, step: Ask) -> None:
+    async def _ask(
+        self, approver: Approver | None, sid: str, step: Ask, stop: asyncio.Event
+    ) -> None:
+        """An interrupt while the question is open ends the turn there, as the CLI's does
+        (the question is withdrawn and no decision is recorded)."""
         if approver is None:
             self.decisions.append(ApprovalDecision.denied("no approver"))
             return
         request = ApprovalRequest(sid, step.tool_name, step.tool_input, f"toolu_{uuid.uuid4().hex}")
-        self.decisions.append(await approver(request))
+        asked = asyncio.ensure_future(approver(request))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((asked, stopped), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not asked.done():
+                asked.cancel()
+                await asyncio.gather(asked, return_exceptions=True)
+        if not asked.cancelled():
+            self.decisions.append(asked.result())
 
     def _write(
         self, cwd: str, sid: str, prompt: str, reply: str, copy_of: str | None = None

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from session_core.events import TextDelta
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, bot_settings, choose, final
 from tests.fakes.anthropic import FakeAnthropic, Reply, tool_results
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord, SentMessage
 from tests.fakes.scripted_runner import Ask, ScriptedRunner, ScriptedTurn
-from session_core.events import TextDelta
 
 
 def has_buttons(message: SentMessage) -> bool:

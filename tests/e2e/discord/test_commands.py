@@ -13,9 +13,9 @@ import pytest
 
 from chat_adapters.discord import surface as surface_module
 from session_core.claude_home import ClaudeHome, project_key
+from session_core.events import TextDelta
 from session_core.history_writer import append_history_entry
 from storage import Database
-from session_core.events import TextDelta
 from tests.e2e.discord.conftest import (
     WAIT_S,
     Baton,

@@ -5,10 +5,16 @@ database never turns an allowed person away. Scripted turns."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from storage import Database
-from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, final
+from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, bot_settings, final
+from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.scripted_runner import ScriptedRunner
 
@@ -49,10 +55,28 @@ async def test_only_threads_mentions_and_ask_become_prompts(
     assert sum(e.action == "message" for e in entries) == 3, "two allowed prompts, one refusal"
 
 
+@pytest.fixture
+def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot's database gives up on a lock after 0.2 s instead of 5 s: the same
+    "database is locked" path, without waiting 5 s at each statement."""
+    opening = Database.open
+
+    def open_quickly(path: str | os.PathLike[str], **options: Any) -> Any:
+        return opening(path, **({"busy_timeout_ms": 200} | options))
+
+    monkeypatch.setattr(Database, "open", staticmethod(open_quickly))
+
+
 async def test_a_locked_database_never_refuses_an_allowed_member(
-    dc: FakeDiscord, scripted_baton: Baton
+    dc: FakeDiscord,
+    claude_env: ClaudeEnv,
+    tmp_path: Path,
+    discord_errors: object,
+    scripted_runner: ScriptedRunner,
+    short_busy_timeout: None,
 ) -> None:
-    baton = scripted_baton
+    baton = Baton(bot_settings(dc, claude_env, tmp_path / "data"), dc, turns=scripted_runner)
+    await baton.start()
     alice, channel = dc.user_id("alice"), dc.channel_id()
     lock = sqlite3.connect(baton.settings.data_dir / "baton.sqlite3", isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
@@ -65,6 +89,7 @@ async def test_a_locked_database_never_refuses_an_allowed_member(
     finally:
         lock.execute("ROLLBACK")
         lock.close()
+        await baton.stop()
     said = [m.content for m in dc.messages(channel) if m.author_id == dc.bot_user_id]
     assert not any("not allowed" in text for text in said)
     assert dc.violations == []
