@@ -5,6 +5,10 @@ point at :class:`FakeTelegram` (``TELEGRAM_API_URL``) and at the isolated Claude
 of ``claude_env`` (whose CLI talks to FakeAnthropic). The test plays the user through
 the fake server and reads the chat back from it. :class:`Baton` can be stopped and
 started again on the same data (restart tests).
+
+``scripted_baton`` is the same bot with scripted turns (``ScriptedRunner``) instead of
+the real CLI: the tests whose subject is the chat use it and run in milliseconds a
+turn; ``baton`` (the real CLI) stays for the seam with Claude Code.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from pathlib import Path
 import pytest
 
 from chat_adapters.settings import Settings
+from session_core.events import TextDelta
 from session_core.turn_source import TurnSource
 from tests.fakes.baton_app import WAIT_S as WAIT_S  # re-exported for the suite
 from tests.fakes.baton_app import RunningBaton, baton_settings
 from tests.fakes.claude_cli import ClaudeEnv
+from tests.fakes.scripted_runner import Pause, ScriptedRunner, ScriptedTurn, Step
 from tests.fakes.telegram_api import ChatMessage, FakeTelegram
 
 USER = 4242
@@ -54,6 +60,29 @@ def bot_settings(
 async def baton(tg: FakeTelegram, cli_env: ClaudeEnv, tmp_path: Path) -> AsyncIterator[Baton]:
     async with Baton(bot_settings(tg, cli_env, tmp_path / "data"), tg) as running:
         yield running
+
+
+@pytest.fixture
+async def scripted_baton(
+    tg: FakeTelegram, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner, tmp_path: Path
+) -> AsyncIterator[Baton]:
+    """The bot over ``scripted_runner``: script its turns, read its calls."""
+    settings = bot_settings(tg, claude_env, tmp_path / "data")
+    async with Baton(settings, tg, turns=scripted_runner) as running:
+        yield running
+
+
+def ticks(n: int, delay_s: float = 0.05, word: str = "tick ") -> ScriptedTurn:
+    """``n`` words streamed ``delay_s`` apart (the fake API's ``SLOW:n``)."""
+    steps: list[Step] = []
+    for _ in range(n):
+        steps += [TextDelta(word), Pause(delay_s)]
+    return ScriptedTurn(tuple(steps))
+
+
+def prompts(runner: ScriptedRunner) -> list[str]:
+    """The prompts the turns were given, in order (the fake API's ``prompts()``)."""
+    return [call.prompt for call in runner.calls]
 
 
 def say(tg: FakeTelegram, text: str, *, user: int = USER) -> ChatMessage:
