@@ -57,7 +57,9 @@ async def test_a_private_turn_streams_as_drafts_then_a_new_message(
 async def test_stop_above_the_draft_interrupts(
     tg: FakeTelegram, drafting: Baton, scripted_runner: ScriptedRunner
 ) -> None:
-    scripted_runner.script(ScriptedTurn((TextDelta("tock "), Pause(0.4), TextDelta("tock "), Hold())))
+    scripted_runner.script(
+        ScriptedTurn((TextDelta("tock "), Pause(0.4), TextDelta("tock "), Hold()))
+    )
     sent = say(tg, "count long")
     await tg.wait_for(lambda: len(tg.drafts) >= 2, timeout=WAIT_S, what="drafts")
     stop = await tg.wait_for_message(
