@@ -9,12 +9,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from session_core.events import TextDelta
 from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_settings, prompts, say
 from tests.fakes.anthropic import FakeAnthropic, Reply, tool_results
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.scripted_runner import Ask, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import ChatMessage, FakeTelegram
+
+pytestmark = pytest.mark.usefixtures("unpaced")
+"""Unpaced: these tests are about what the chat shows, not about pacing."""
 
 
 def bash(command: str) -> Reply:

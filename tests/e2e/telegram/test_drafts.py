@@ -18,6 +18,9 @@ from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.scripted_runner import Hold, Pause, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import FakeTelegram
 
+pytestmark = pytest.mark.usefixtures("unpaced")
+"""Unpaced: these tests are about what the chat shows, not about pacing."""
+
 GROUP = -100992
 
 

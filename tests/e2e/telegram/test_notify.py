@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from session_core.events import TextDelta
 from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_settings, say, ticks
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.scripted_runner import Ask, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.usefixtures("unpaced")
+"""Unpaced: these tests are about what the chat shows, not about pacing."""
 
 GROUP = -100991
 

@@ -6,12 +6,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from session_core.events import TextDelta
 from storage import Database
 from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, bot_settings
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.scripted_runner import Ask, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.usefixtures("unpaced")
+"""Unpaced: these tests are about what the chat shows, not about pacing."""
 
 GROUP = -100555
 OTHER = 5151

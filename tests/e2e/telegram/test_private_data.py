@@ -16,6 +16,9 @@ from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.scripted_runner import ScriptedRunner
 from tests.fakes.telegram_api import FakeTelegram
 
+pytestmark = pytest.mark.usefixtures("unpaced")
+"""Unpaced: these tests are about what the chat shows, not about pacing."""
+
 
 @pytest.fixture
 def open_umask() -> Iterator[None]:

@@ -21,7 +21,7 @@ from tests.fakes.telegram_api import FakeTelegram
 
 
 async def test_a_429_storm_is_waited_out_and_nothing_is_lost(
-    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner
+    tg: FakeTelegram, paced_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
     scripted_runner.script(ticks(12, delay_s=0.2))
     sent = say(tg, "through the storm")

@@ -59,7 +59,7 @@ async def test_stop_button_and_stop_command_interrupt_mid_stream(
 
 
 async def test_live_edits_stay_under_one_per_second(
-    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner
+    tg: FakeTelegram, paced_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
     scripted_runner.script(ticks(16, delay_s=0.15))
     sent = say(tg, "pace yourself")

@@ -17,6 +17,9 @@ from tests.fakes.scripted_runner import ScriptedRunner
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.transcription import FakeTranscriber, spoken_ogg
 
+pytestmark = pytest.mark.usefixtures("unpaced")
+"""Unpaced: these tests are about what the chat shows, not about pacing."""
+
 KEY = "sk-transcribe-secret-0123"
 MODEL = "whisper-large-v3-test"
 
