@@ -9,10 +9,8 @@ session's transcript and to history.jsonl, as the CLI does, so the catalog, pick
 
 Script a turn with :meth:`ScriptedRunner.script`; a turn nobody scripted answers
 ``SCRIPTED-REPLY to: <prompt>``. Steps are events (yielded as they are), :class:`Pause`
-(sleep, interruptible), :class:`Hold` (wait for :meth:`release` or an interrupt),
-:class:`Ask` (put a tool call to the turn's approver and record the decision) and
-:class:`SendFile` (Claude's ``send_to_chat`` tool: confine, hand to the turn's file sink,
-record what the model is told).
+(sleep, interruptible), :class:`Hold` (wait for :meth:`release` or an interrupt) and
+:class:`Ask` (put a tool call to the turn's approver and record the decision).
 """
 
 from __future__ import annotations
@@ -28,8 +26,8 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from session_core.approvals import ApprovalDecision, ApprovalRequest, Approver
-from session_core.chat_tools import FileOffer, FileSink, confine
-from session_core.claude_commands import CommandBook, ContextUsage, SessionProbe, parse_commands
+from session_core.chat_tools import FileSink
+from session_core.claude_commands import CommandBook, SessionProbe, parse_commands
 from session_core.claude_home import ClaudeHome, project_key
 from session_core.events import (
     ImageInput,
@@ -68,17 +66,7 @@ class Ask:
     tool_input: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class SendFile:
-    """Claude calls ``send_to_chat``: the path is confined to the turn's directory and
-    offered to its file sink, as the session layer's tool does; what the model would be
-    told ("Sent ..." or "Not sent: <reason>") goes to ``ScriptedRunner.file_results``."""
-
-    path: str
-    caption: str = ""
-
-
-Step: TypeAlias = TextDelta | ToolStarted | ToolFinished | Pause | Hold | Ask | SendFile
+Step: TypeAlias = TextDelta | ToolStarted | ToolFinished | Pause | Hold | Ask
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +112,6 @@ class ScriptedRunner:
         """Sessions another process claims (``holder`` answers from here)."""
         self.probe_info: Mapping[str, Any] | None = None
         """What ``probe`` reports as the CLI's server info (its command list)."""
-        self.probe_context: ContextUsage | None = None
-        """What ``probe`` reports as a resumed session's context usage (``/context``)."""
-        self.file_results: list[str] = []
-        """What each :class:`SendFile` step would have told the model, in order."""
         self._scripts: list[ScriptedTurn] = []
         self._running: dict[str, asyncio.Event] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -167,8 +151,7 @@ class ScriptedRunner:
         self, working_directory: str | os.PathLike[str], session_id: str | None = None
     ) -> SessionProbe:
         self.commands.remember(os.fspath(working_directory), self.probe_info)
-        context = self.probe_context if session_id else None
-        return SessionProbe(parse_commands(self.probe_info), context)
+        return SessionProbe(parse_commands(self.probe_info))
 
     async def stream_turn(
         self,
@@ -229,8 +212,6 @@ class ScriptedRunner:
                         await self._wait(stop, step.seconds if isinstance(step, Pause) else None)
                     elif isinstance(step, Ask):
                         await self._ask(approver, sid, step)
-                    elif isinstance(step, SendFile):
-                        await self._send(file_sink, cwd, step)
                     else:
                         if isinstance(step, TextDelta):
                             said.append(step.text)
@@ -270,15 +251,6 @@ class ScriptedRunner:
             return
         request = ApprovalRequest(sid, step.tool_name, step.tool_input, f"toolu_{uuid.uuid4().hex}")
         self.decisions.append(await approver(request))
-
-    async def _send(self, sink: FileSink | None, cwd: str, step: SendFile) -> None:
-        try:
-            if sink is None:
-                raise ValueError("no chat is reading this turn")
-            told = await sink(FileOffer(confine(step.path, cwd), step.caption))
-        except ValueError as exc:
-            told = f"Not sent: {exc}"
-        self.file_results.append(told)
 
     def _write(
         self, cwd: str, sid: str, prompt: str, reply: str, copy_of: str | None = None
