@@ -36,7 +36,7 @@ async def drafting(
 async def test_a_private_turn_streams_as_drafts_then_a_new_message(
     tg: FakeTelegram, drafting: Baton, scripted_runner: ScriptedRunner
 ) -> None:
-    scripted_runner.script(ticks(12, delay_s=0.2))
+    scripted_runner.script(ticks(8, delay_s=0.15))
     mark = tg.mark()
     sent = say(tg, "count")
     stop = await tg.wait_for_message(
@@ -78,7 +78,7 @@ async def test_stop_above_the_draft_interrupts(
 async def test_groups_keep_the_edited_message(
     tg: FakeTelegram, drafting: Baton, scripted_runner: ScriptedRunner
 ) -> None:
-    scripted_runner.script(ticks(8, delay_s=0.2, word="step "))
+    scripted_runner.script(ticks(6, delay_s=0.1, word="step "))
     bot = f"@{tg.bot_username}"
     asked = tg.send_user_message(GROUP, USER, f"{bot} count", chat_type="supergroup")
     done = await answer(tg, "step step", chat=GROUP, after=asked)
@@ -92,10 +92,10 @@ async def test_a_quiet_draft_is_shown_again_before_it_fades(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(drafts, "DRAFT_REFRESH_S", 0.5)
+    monkeypatch.setattr(drafts, "DRAFT_REFRESH_S", 0.25)
     settings = bot_settings(tg, claude_env, tmp_path / "data", BATON_TELEGRAM_DRAFTS=True)
     async with Baton(settings, tg, turns=scripted_runner):
-        quiet = (TextDelta("before the pause "), Pause(2.0), TextDelta("after it"))
+        quiet = (TextDelta("before the pause "), Pause(1.0), TextDelta("after it"))
         scripted_runner.script(ScriptedTurn(quiet))
         sent = say(tg, "pause")
         await answer(tg, "after it", after=sent)

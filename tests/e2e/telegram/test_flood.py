@@ -17,7 +17,7 @@ from tests.fakes.telegram_api import ChatMessage, FakeTelegram
 
 OTHER = 5151
 FLOOD = 100
-QUEUED = 5
+QUEUED = 3
 """The chat's bounded queue (BATON_MAX_QUEUED): small, so its acknowledgements, paced
 under flood control, are few."""
 PROMPT_S = 10.0

@@ -24,9 +24,9 @@ async def test_a_long_group_turn_ends_with_a_reply_to_the_prompt(
     tg: FakeTelegram, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner, tmp_path: Path
 ) -> None:
     bot = f"@{tg.bot_username}"
-    settings = bot_settings(tg, claude_env, tmp_path / "data", BATON_NOTIFY_AFTER_S=0.5)
+    settings = bot_settings(tg, claude_env, tmp_path / "data", BATON_NOTIFY_AFTER_S=0.3)
     async with Baton(settings, tg, turns=scripted_runner):
-        scripted_runner.script(ticks(8, delay_s=0.2, word="step "))
+        scripted_runner.script(ticks(6, delay_s=0.1, word="step "))
         asked = tg.send_user_message(GROUP, USER, f"{bot} a long one", chat_type="supergroup")
         done = await answer(tg, "step step", chat=GROUP, after=asked)
         assert done.reply_to == asked.message_id, "a new message replying to the prompt"
@@ -46,7 +46,7 @@ async def test_a_short_turn_keeps_the_quiet_edit(
     bot = f"@{tg.bot_username}"
     settings = bot_settings(tg, claude_env, tmp_path / "data", BATON_NOTIFY_AFTER_S=600)
     async with Baton(settings, tg, turns=scripted_runner):
-        scripted_runner.script(ticks(8, delay_s=0.2, word="step "))
+        scripted_runner.script(ticks(6, delay_s=0.1, word="step "))
         asked = tg.send_user_message(GROUP, USER, f"{bot} a short one", chat_type="supergroup")
         done = await answer(tg, "step step", chat=GROUP, after=asked)
         assert done.reply_to is None and done.edits > 0, "the live message, edited"

@@ -24,7 +24,7 @@ async def test_model_text_with_secrets_is_redacted_in_every_message_and_edit(
     )
     size = -(-len(text) // 23)
     chunks = [text[i : i + size] for i in range(0, len(text), size)]
-    steps = [step for chunk in chunks for step in (TextDelta(chunk), Pause(0.05))]
+    steps = [step for chunk in chunks for step in (TextDelta(chunk), Pause(0.02))]
     scripted_runner.script(ScriptedTurn(tuple(steps)))
     asked = say(tg, f"what secrets are there? mine is {KEY}")
     done = await answer(tg, "That is all.", after=asked)
