@@ -7,9 +7,9 @@ the fake server and reads the chat back from it. :class:`Baton` can be stopped a
 started again on the same data (restart tests).
 
 ``scripted_baton`` is the same bot with scripted turns (``ScriptedRunner``) instead of
-the real CLI, and unpaced (:func:`unpaced`): the tests whose subject is what the chat
-shows use it; ``paced_baton`` keeps Telegram's pacing and flood control for the tests
-about them; ``baton`` (the real CLI) stays for the seam with Claude Code.
+the real CLI: the tests whose subject is what the chat shows use it. ``baton`` (the real
+CLI) stays for the seam with Claude Code. Both run :func:`unpaced`; ``paced_baton``
+(scripted) keeps Telegram's pacing and flood control for the tests about them.
 """
 
 from __future__ import annotations
