@@ -5,6 +5,11 @@ point at :class:`FakeTelegram` (``TELEGRAM_API_URL``) and at the isolated Claude
 of ``claude_env`` (whose CLI talks to FakeAnthropic). The test plays the user through
 the fake server and reads the chat back from it. :class:`Baton` can be stopped and
 started again on the same data (restart tests).
+
+``scripted_baton`` is the same bot with scripted turns (``ScriptedRunner``) instead of
+the real CLI: the tests whose subject is what the chat shows use it. ``baton`` (the real
+CLI) stays for the seam with Claude Code. Both run :func:`unpaced`; ``paced_baton``
+(scripted) keeps Telegram's pacing and flood control for the tests about them.
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ from pathlib import Path
 import pytest
 
 from chat_adapters.settings import Settings
+from chat_adapters.telegram import api as telegram_api
+from session_core.events import TextDelta
 from session_core.turn_source import TurnSource
 from tests.fakes.baton_app import WAIT_S as WAIT_S  # re-exported for the suite
 from tests.fakes.baton_app import RunningBaton, baton_settings
 from tests.fakes.claude_cli import ClaudeEnv
-from tests.fakes.telegram_api import ChatMessage, FakeTelegram
+from tests.fakes.scripted_runner import Pause, ScriptedRunner, ScriptedTurn, Step
+from tests.fakes.telegram_api import ChatMessage, FakeTelegram, RateLimits
 
 USER = 4242
 STRANGER = 6666
@@ -51,9 +59,63 @@ def bot_settings(
 
 
 @pytest.fixture
-async def baton(tg: FakeTelegram, cli_env: ClaudeEnv, tmp_path: Path) -> AsyncIterator[Baton]:
+async def baton(
+    tg: FakeTelegram, cli_env: ClaudeEnv, tmp_path: Path, unpaced: None
+) -> AsyncIterator[Baton]:
+    """The bot over the real CLI (the seam tests), unpaced."""
     async with Baton(bot_settings(tg, cli_env, tmp_path / "data"), tg) as running:
         yield running
+
+
+UNPACED_INTERVAL_S = 0.02
+
+
+@pytest.fixture
+def unpaced(tg: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flood control off in the fake and the bot's per-chat pacing (one operation a
+    second, three in groups) down to a few milliseconds, as the surface harness runs:
+    a test about what the chat shows then waits for no clock. Pacing and flood control
+    are tested with them on (``paced_baton``, test_surface.py, test_flood.py)."""
+    tg.flood.configure(RateLimits(enabled=False))
+    monkeypatch.setattr(telegram_api, "PRIVATE_EDIT_INTERVAL_S", UNPACED_INTERVAL_S)
+    monkeypatch.setattr(telegram_api, "GROUP_EDIT_INTERVAL_S", UNPACED_INTERVAL_S)
+
+
+@pytest.fixture
+async def scripted_baton(
+    tg: FakeTelegram,
+    claude_env: ClaudeEnv,
+    scripted_runner: ScriptedRunner,
+    tmp_path: Path,
+    unpaced: None,
+) -> AsyncIterator[Baton]:
+    """The bot over ``scripted_runner``, unpaced: script its turns, read its calls."""
+    settings = bot_settings(tg, claude_env, tmp_path / "data")
+    async with Baton(settings, tg, turns=scripted_runner) as running:
+        yield running
+
+
+@pytest.fixture
+async def paced_baton(
+    tg: FakeTelegram, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner, tmp_path: Path
+) -> AsyncIterator[Baton]:
+    """The bot over ``scripted_runner`` with Telegram's pacing and flood control."""
+    settings = bot_settings(tg, claude_env, tmp_path / "data")
+    async with Baton(settings, tg, turns=scripted_runner) as running:
+        yield running
+
+
+def ticks(n: int, delay_s: float = 0.05, word: str = "tick ") -> ScriptedTurn:
+    """``n`` words streamed ``delay_s`` apart (the fake API's ``SLOW:n``)."""
+    steps: list[Step] = []
+    for _ in range(n):
+        steps += [TextDelta(word), Pause(delay_s)]
+    return ScriptedTurn(tuple(steps))
+
+
+def prompts(runner: ScriptedRunner) -> list[str]:
+    """The prompts the turns were given, in order (the fake API's ``prompts()``)."""
+    return [call.prompt for call in runner.calls]
 
 
 def say(tg: FakeTelegram, text: str, *, user: int = USER) -> ChatMessage:

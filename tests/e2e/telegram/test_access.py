@@ -3,19 +3,23 @@ to the bot; photos and documents as attachments; commands from the single list."
 
 from __future__ import annotations
 
-import base64
 import re
 from pathlib import Path
 
 from chat_adapters.commands import commands_for
+from session_core.events import ImageInput
 from storage import Database
-from tests.e2e.telegram.conftest import STRANGER, USER, WAIT_S, Baton, answer, bot_texts, say
-from tests.fakes.anthropic import (
-    FakeAnthropic,
-    RecordedRequest,
-    conversation_text,
-    last_user_message,
+from tests.e2e.telegram.conftest import (
+    STRANGER,
+    USER,
+    WAIT_S,
+    Baton,
+    answer,
+    bot_texts,
+    prompts,
+    say,
 )
+from tests.fakes.scripted_runner import ScriptedRunner
 from tests.fakes.telegram_api import FakeTelegram
 
 GROUP = -100777
@@ -28,7 +32,10 @@ PNG_2X3 = bytes.fromhex(
 )
 
 
-async def test_commands_are_registered_from_the_single_list(tg: FakeTelegram, baton: Baton) -> None:
+async def test_commands_are_registered_from_the_single_list(
+    tg: FakeTelegram, scripted_baton: Baton
+) -> None:
+    baton = scripted_baton
     expected = {c.name: c.description for c in commands_for("telegram")}
     assert tg.bot_commands == expected
     assert "ask" not in expected and "start" in expected
@@ -46,8 +53,9 @@ async def test_commands_are_registered_from_the_single_list(tg: FakeTelegram, ba
 
 
 async def test_unauthorized_user_gets_one_refusal_and_never_reaches_claude(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
+    baton = scripted_baton
     for text in ("hello?", "/sessions", "please"):
         last = say(tg, text, user=STRANGER)
     await tg.wait_until_confirmed(last.message_id, timeout=WAIT_S)
@@ -57,7 +65,7 @@ async def test_unauthorized_user_gets_one_refusal_and_never_reaches_claude(
     assert bot_texts(tg, STRANGER) == [
         "Sorry, you are not allowed to use this bot. This attempt was logged."
     ]
-    assert fake_api.messages_requests() == []
+    assert scripted_runner.calls == []
     async with await Database.open(baton.settings.data_dir / "baton.sqlite3") as db:
         entries = [e for e in await db.audit.recent(20) if e.user_id == str(STRANGER)]
     assert len(entries) == 1 and not entries[0].allowed, "one refusal row per minute"
@@ -65,14 +73,14 @@ async def test_unauthorized_user_gets_one_refusal_and_never_reaches_claude(
 
 
 async def test_group_answers_commands_mentions_and_replies_only(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
     bot = f"@{tg.bot_username}"
     tg.send_user_message(GROUP, USER, "just chatting among people", chat_type="supergroup")
     tg.send_user_message(GROUP, STRANGER, f"{bot} let me in", chat_type="supergroup")
     asked = tg.send_user_message(GROUP, USER, f"{bot} what is up", chat_type="supergroup")
     first = await answer(tg, "to: what is up", chat=GROUP, after=asked)
-    assert "@" not in fake_api.prompts()[-1], "the mention is not part of the prompt"
+    assert "@" not in prompts(scripted_runner)[-1], "the mention is not part of the prompt"
 
     reply = tg.send_user_message(
         GROUP, USER, "and then?", chat_type="supergroup", reply_to=first.message_id
@@ -85,35 +93,25 @@ async def test_group_answers_commands_mentions_and_replies_only(
     assert in_topic.thread_id == 55
     assert all(m.thread_id == 55 for m in tg.sent_messages(FORUM)), "the topic's own surface"
 
-    assert fake_api.prompts() == ["what is up", "and then?", "in a topic"]
+    assert prompts(scripted_runner) == ["what is up", "and then?", "in a topic"]
     assert sum("not allowed" in t for t in bot_texts(tg, GROUP)) == 1
     assert tg.count_429() == 0
 
 
-def image_blocks(request: RecordedRequest) -> list[bytes]:
-    """The images of the request's last user message, decoded."""
-    message = last_user_message(request) or {}
-    content = message.get("content")
-    blocks = content if isinstance(content, list) else []
-    return [
-        base64.b64decode(b["source"]["data"])
-        for b in blocks
-        if isinstance(b, dict) and b.get("type") == "image"
-    ]
-
-
-async def test_photo_and_document_reach_the_model(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+async def test_photo_and_document_reach_the_turn(
+    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
+    """What the turn is given; that an ImageInput reaches the model as an image block is
+    the session layer's (tests/e2e/test_dispatch.py)."""
     sent = tg.send_user_message(USER, USER, "what is in this picture", photo=PNG_2X3)
-    await answer(tg, "FAKE-REPLY", after=sent)
-    request = fake_api.messages_requests()[-1]
-    assert image_blocks(request) == [PNG_2X3], "the largest size, as an image block"
-    assert "what is in this picture" in conversation_text(request)
+    await answer(tg, "SCRIPTED-REPLY", after=sent)
+    call = scripted_runner.calls[-1]
+    assert call.images == (ImageInput("image/png", PNG_2X3),), "the largest size, an image"
+    assert "what is in this picture" in call.prompt
 
     sent = tg.send_user_message(USER, USER, "summarize", document=("notes.md", b"# Notes\n"))
     await answer(tg, "summarize", after=sent)
-    prompt = fake_api.prompts()[-1]
+    prompt = prompts(scripted_runner)[-1]
     saved = re.search(r"(/\S+notes\.md)", prompt)
     assert saved is not None, prompt
     assert Path(saved.group(1)).read_bytes() == b"# Notes\n"

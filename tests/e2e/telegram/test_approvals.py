@@ -1,17 +1,25 @@
 """Tool approvals and questions as Telegram buttons (issue 6, the chat side): a
 mutating command runs only when allowed from the chat, no answer in time denies, and
-an AskUserQuestion answer typed into the chat reaches the model."""
+an AskUserQuestion answer typed into the chat reaches the model. The first test keeps
+the real CLI (the SDK's approval callback decides whether the command runs); the
+others are about the chat and play scripted turns."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
-from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_settings, say
+import pytest
+
+from session_core.events import TextDelta
+from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_settings, prompts, say
 from tests.fakes.anthropic import FakeAnthropic, Reply, tool_results
 from tests.fakes.claude_cli import ClaudeEnv
+from tests.fakes.scripted_runner import Ask, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import ChatMessage, FakeTelegram
+
+pytestmark = pytest.mark.usefixtures("unpaced")
+"""Unpaced: these tests are about what the chat shows, not about pacing."""
 
 
 def bash(command: str) -> Reply:
@@ -55,28 +63,28 @@ async def test_a_mutating_command_runs_only_when_allowed_from_the_chat(
 
 
 async def test_no_answer_in_time_denies_and_says_so(
-    tg: FakeTelegram, cli_env: ClaudeEnv, fake_api: FakeAnthropic, tmp_path: Path
+    tg: FakeTelegram, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner, tmp_path: Path
 ) -> None:
-    baton = Baton(bot_settings(tg, cli_env, tmp_path / "data", BATON_APPROVAL_TIMEOUT_S=1), tg)
-    await baton.start()
-    try:
-        fake_api.script(bash("touch late.txt"), Reply(text="gave up"))
+    settings = bot_settings(tg, claude_env, tmp_path / "data", BATON_APPROVAL_TIMEOUT_S=0.5)
+    async with Baton(settings, tg, turns=scripted_runner):
+        touch = Ask("Bash", {"command": "touch late.txt", "description": "make a file"})
+        scripted_runner.script(ScriptedTurn((touch, TextDelta("gave up"))))
         sent = say(tg, "make a file, slowly")
         asked = await approval(tg, sent)
         await answer(tg, "gave up", after=sent)
         shown = tg.message(USER, asked.message_id)
         assert shown.buttons == () and "No answer in time: Deny" in shown.body
-        assert not await asyncio.to_thread((cli_env.project / "late.txt").exists)
-    finally:
-        await baton.stop()
+        [decision] = scripted_runner.decisions
+        assert not decision.allow and "in time" in decision.message
 
 
-async def test_a_question_answered_by_typing_reaches_the_model(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+async def test_a_question_answered_by_typing_is_the_answer(
+    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
-    fake_api.script(
-        Reply.ask_user_question("Which color?", "Color", ["Red", "Blue"]), Reply(text="teal it is")
-    )
+    question = Reply.ask_user_question("Which color?", "Color", ["Red", "Blue"]).tool
+    assert question is not None
+    ask = Ask(question.name, question.input)
+    scripted_runner.script(ScriptedTurn((ask, TextDelta("teal it is"))))
     sent = say(tg, "pick a color")
     asked = await tg.wait_for_message(
         USER, after=sent.message_id, match=lambda m: "Color" in m.body and bool(m.buttons)
@@ -85,7 +93,8 @@ async def test_a_question_answered_by_typing_reaches_the_model(
     assert "type an answer" in asked.body
     typed = say(tg, "teal, actually")
     await answer(tg, "teal it is", after=typed)
-    result = json.dumps(tool_results(fake_api.messages_requests()[-1]))
-    assert "teal, actually" in result
-    assert "teal, actually" not in fake_api.prompts(), "the typed answer was not a new prompt"
+    [decision] = scripted_runner.decisions
+    assert decision.allow and decision.updated_input is not None
+    assert decision.updated_input["answers"] == {"Which color?": "teal, actually"}
+    assert "teal, actually" not in prompts(scripted_runner), "not a new prompt"
     assert tg.message(USER, asked.message_id).body.endswith("→ teal, actually")

@@ -1,6 +1,6 @@
 """Per-chat objects only for authorized chats, none kept once idle (issue 10, finding 6):
 the update router over real PTB and the fake Bot API, the shared command layer over
-the real CLI."""
+scripted turns."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ WAIT_S = 30.0
 
 
 async def test_strangers_leave_nothing_and_a_finished_turn_leaves_no_chat_line(
-    tg: FakeTelegram, dispatcher: ChatDispatcher
+    tg: FakeTelegram, scripted: ChatDispatcher
 ) -> None:
+    dispatcher = scripted
     app = build_ptb(tg)
     router = UpdateRouter(dispatcher, app.bot, Interactions("telegram"))
     app.add_handler(TypeHandler(Update, router.handle))

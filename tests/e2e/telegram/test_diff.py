@@ -1,20 +1,22 @@
-"""/diff and the approval's change preview on Telegram, with a real git repository."""
+"""/diff and the approval's change preview on Telegram, with a real git repository;
+scripted turns (the subject is the chat)."""
 
 from __future__ import annotations
 
+from session_core.events import TextDelta
 from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, say
-from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.git_repo import make_repo
+from tests.fakes.scripted_runner import Ask, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import FakeTelegram
 
 SECRET = "sk-ant-api03-abcdefghijklmnopqrstu"
 
 
 async def test_diff_outside_a_repo_then_short_then_long(
-    tg: FakeTelegram, baton: Baton, cli_env: ClaudeEnv
+    tg: FakeTelegram, scripted_baton: Baton, claude_env: ClaudeEnv
 ) -> None:
-    project = cli_env.project
+    project = claude_env.project
     sent = say(tg, "/diff")
     await answer(tg, "not inside a git repository", after=sent)
 
@@ -39,13 +41,11 @@ async def test_diff_outside_a_repo_then_short_then_long(
 
 
 async def test_write_approval_shows_the_change(
-    tg: FakeTelegram, baton: Baton, cli_env: ClaudeEnv, fake_api: FakeAnthropic
+    tg: FakeTelegram, scripted_baton: Baton, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner
 ) -> None:
-    target = cli_env.project / "notes.md"
-    fake_api.script(
-        Reply.tool_use("Write", {"file_path": str(target), "content": "first line\nsecond\n"}),
-        Reply(text="written"),
-    )
+    target = claude_env.project / "notes.md"
+    write = Ask("Write", {"file_path": str(target), "content": "first line\nsecond\n"})
+    scripted_runner.script(ScriptedTurn((write, TextDelta("written"))))
     sent = say(tg, "write notes")
     asked = await tg.wait_for_message(
         USER,
@@ -59,4 +59,4 @@ async def test_write_approval_shows_the_change(
     )
     tg.press_button(asked, label="Allow once", user_id=USER)
     await answer(tg, "written", after=sent)
-    assert target.read_text() == "first line\nsecond\n"
+    assert [d.allow for d in scripted_runner.decisions] == [True], "allowed: the CLI writes it"

@@ -1,7 +1,7 @@
 """Private chats stream through message drafts (``BATON_TELEGRAM_DRAFTS``): the answer
 animates without the one-edit-a-second pace, then arrives as a new message, which
 notifies; a Stop button stands above the draft meanwhile. Groups keep the edited
-message. Real PTB, the fake Bot API (which records drafts), the real CLI."""
+message. Real PTB, the fake Bot API (which records drafts), scripted turns."""
 
 from __future__ import annotations
 
@@ -12,25 +12,31 @@ from pathlib import Path
 import pytest
 
 from chat_adapters.telegram import drafts
-from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_settings, say
-from tests.fakes.anthropic import FakeAnthropic, Reply
+from session_core.events import TextDelta
+from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_settings, say, ticks
 from tests.fakes.claude_cli import ClaudeEnv
+from tests.fakes.scripted_runner import Hold, Pause, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.usefixtures("unpaced")
+"""Unpaced: these tests are about what the chat shows, not about pacing."""
 
 GROUP = -100992
 
 
 @pytest.fixture
-async def drafting(tg: FakeTelegram, cli_env: ClaudeEnv, tmp_path: Path) -> AsyncIterator[Baton]:
-    settings = bot_settings(tg, cli_env, tmp_path / "data", BATON_TELEGRAM_DRAFTS=True)
-    async with Baton(settings, tg) as running:
+async def drafting(
+    tg: FakeTelegram, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner, tmp_path: Path
+) -> AsyncIterator[Baton]:
+    settings = bot_settings(tg, claude_env, tmp_path / "data", BATON_TELEGRAM_DRAFTS=True)
+    async with Baton(settings, tg, turns=scripted_runner) as running:
         yield running
 
 
 async def test_a_private_turn_streams_as_drafts_then_a_new_message(
-    tg: FakeTelegram, drafting: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, drafting: Baton, scripted_runner: ScriptedRunner
 ) -> None:
-    fake_api.script(Reply.slow(12, delay_s=0.2, word="tick "))
+    scripted_runner.script(ticks(8, delay_s=0.15))
     mark = tg.mark()
     sent = say(tg, "count")
     stop = await tg.wait_for_message(
@@ -52,9 +58,11 @@ async def test_a_private_turn_streams_as_drafts_then_a_new_message(
 
 
 async def test_stop_above_the_draft_interrupts(
-    tg: FakeTelegram, drafting: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, drafting: Baton, scripted_runner: ScriptedRunner
 ) -> None:
-    fake_api.script(Reply.slow(60, delay_s=0.25, word="tock "))
+    scripted_runner.script(
+        ScriptedTurn((TextDelta("tock "), Pause(0.4), TextDelta("tock "), Hold()))
+    )
     sent = say(tg, "count long")
     await tg.wait_for(lambda: len(tg.drafts) >= 2, timeout=WAIT_S, what="drafts")
     stop = await tg.wait_for_message(
@@ -63,13 +71,14 @@ async def test_stop_above_the_draft_interrupts(
     press = tg.press_button(stop, label="⏹ Stop", user_id=USER)
     assert (await tg.wait_for_callback_answer(press, timeout=WAIT_S)).text == "Stopping…"
     done = await answer(tg, "tock", after=stop)
-    assert done.body.count("tock") < 60
+    assert done.body.count("tock") == 2, "what it had said when stopped"
+    assert scripted_runner.interrupts == scripted_runner.started
 
 
 async def test_groups_keep_the_edited_message(
-    tg: FakeTelegram, drafting: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, drafting: Baton, scripted_runner: ScriptedRunner
 ) -> None:
-    fake_api.script(Reply.slow(8, delay_s=0.2, word="step "))
+    scripted_runner.script(ticks(6, delay_s=0.1, word="step "))
     bot = f"@{tg.bot_username}"
     asked = tg.send_user_message(GROUP, USER, f"{bot} count", chat_type="supergroup")
     done = await answer(tg, "step step", chat=GROUP, after=asked)
@@ -78,15 +87,16 @@ async def test_groups_keep_the_edited_message(
 
 async def test_a_quiet_draft_is_shown_again_before_it_fades(
     tg: FakeTelegram,
-    cli_env: ClaudeEnv,
-    fake_api: FakeAnthropic,
+    claude_env: ClaudeEnv,
+    scripted_runner: ScriptedRunner,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(drafts, "DRAFT_REFRESH_S", 0.5)
-    settings = bot_settings(tg, cli_env, tmp_path / "data", BATON_TELEGRAM_DRAFTS=True)
-    async with Baton(settings, tg):
-        fake_api.script(Reply(text="before the pause after it", chunks=2, delay_s=3.0))
+    monkeypatch.setattr(drafts, "DRAFT_REFRESH_S", 0.25)
+    settings = bot_settings(tg, claude_env, tmp_path / "data", BATON_TELEGRAM_DRAFTS=True)
+    async with Baton(settings, tg, turns=scripted_runner):
+        quiet = (TextDelta("before the pause "), Pause(1.0), TextDelta("after it"))
+        scripted_runner.script(ScriptedTurn(quiet))
         sent = say(tg, "pause")
         await answer(tg, "after it", after=sent)
     texts = [d.text for d in tg.drafts]

@@ -1,5 +1,6 @@
 """Files back to Telegram: Claude's send_to_chat tool and /get, confined to the
-chat's directory and redacted."""
+chat's directory and redacted. The tool keeps the real CLI (the seam: Claude Code calls
+baton's MCP tool); /get runs no turn."""
 
 from __future__ import annotations
 
@@ -50,9 +51,9 @@ async def test_claude_sends_a_photo_and_a_document_and_is_refused_outside(
 
 
 async def test_get_fetches_a_file_and_refuses_outside(
-    tg: FakeTelegram, baton: Baton, cli_env: ClaudeEnv
+    tg: FakeTelegram, scripted_baton: Baton, claude_env: ClaudeEnv
 ) -> None:
-    make_project_files(cli_env.project)
+    make_project_files(claude_env.project)
     sent = say(tg, "/get notes.txt")
     document = await tg.wait_for_message(
         USER, after=sent.message_id, match=lambda m: m.document is not None, timeout=WAIT_S

@@ -1,21 +1,25 @@
 """No chat can hold up another (issue 10, finding 2): the whole bot with the real
-python-telegram-bot against the fake Bot API (flood control on), the real CLI against
-FakeAnthropic. One chat floods a hundred quick messages while another chat's approval
-button and the flooding chat's own Stop button are answered promptly, and what does
-not fit in the chat's bounded queue is refused out loud, never run."""
+python-telegram-bot against the fake Bot API (flood control on), scripted turns. One
+chat floods a hundred quick messages while another chat's approval button and the
+flooding chat's own Stop button are answered promptly, and what does not fit in the
+chat's bounded queue is refused out loud, never run."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, bot_settings, say
-from tests.fakes.anthropic import FakeAnthropic
+from session_core.events import TextDelta
+from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, bot_settings, prompts, say
 from tests.fakes.claude_cli import ClaudeEnv
+from tests.fakes.scripted_runner import Ask, Hold, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import ChatMessage, FakeTelegram
 
 OTHER = 5151
 FLOOD = 100
+QUEUED = 3
+"""The chat's bounded queue (BATON_MAX_QUEUED): small, so its acknowledgements, paced
+under flood control, are few."""
 PROMPT_S = 10.0
 """A press must be answered well within this, even on a loaded 2-core machine; before
 the fix it waited behind the flood for minutes."""
@@ -34,16 +38,19 @@ def stop_button(tg: FakeTelegram, after: ChatMessage) -> ChatMessage | None:
 
 
 async def test_a_flooding_chat_holds_up_no_other_chat(
-    tg: FakeTelegram, cli_env: ClaudeEnv, fake_api: FakeAnthropic, tmp_path: Path
+    tg: FakeTelegram, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner, tmp_path: Path
 ) -> None:
     users = f"telegram:{USER},telegram:{OTHER}"
-    settings = bot_settings(tg, cli_env, tmp_path / "data", BATON_ALLOWED_USERS=users)
-    async with Baton(settings, tg):
-        asked = tg.send_user_message(
-            OTHER,
-            OTHER,
-            'TOOL:Bash {"command": "touch made.txt && echo approved", "description": "make it"}',
-        )
+    settings = bot_settings(
+        tg, claude_env, tmp_path / "data", BATON_ALLOWED_USERS=users, BATON_MAX_QUEUED=QUEUED
+    )
+    touch = Ask("Bash", {"command": "touch made.txt && echo approved", "description": "make it"})
+    scripted_runner.script(
+        ScriptedTurn((touch, TextDelta("approved"))),  # the other chat's turn
+        ScriptedTurn((TextDelta("tick "), Hold())),  # the long one, until stopped
+    )
+    async with Baton(settings, tg, turns=scripted_runner):
+        asked = tg.send_user_message(OTHER, OTHER, "make it")
         approval = await tg.wait_for_message(
             OTHER,
             after=asked.message_id,
@@ -52,7 +59,7 @@ async def test_a_flooding_chat_holds_up_no_other_chat(
         )
         fresh = say(tg, "/new")  # not the other chat's session, which waits for approval
         await tg.wait_for_message(USER, after=fresh.message_id, contains="new session")
-        first = say(tg, "SLOW:80 the long one")
+        first = say(tg, "the long one")
         await tg.wait_for_message(USER, after=first.message_id, contains="tick", timeout=WAIT_S)
         flood = [say(tg, f"flood {n}") for n in range(FLOOD)]
         await tg.wait_for(
@@ -84,6 +91,7 @@ async def test_a_flooding_chat_holds_up_no_other_chat(
         await tg.wait_for_message(
             USER, after=stopped.message_id, contains="dropped", timeout=2 * WAIT_S
         )
-    prompts = fake_api.prompts()
-    for n in range(20, FLOOD):
-        assert f"flood {n}" not in prompts, "a refused message reached Claude"
+    given = prompts(scripted_runner)
+    assert given[:2] == ["make it", "the long one"]
+    for n in range(QUEUED, FLOOD):
+        assert f"flood {n}" not in given, "a refused message reached Claude"

@@ -1,10 +1,13 @@
 """One session, terminal and Telegram: the seed plan's smoke test, through the real PTB
-application (as ``baton run`` starts it), the fake Bot API, and the real Claude CLI."""
+application (as ``baton run`` starts it), the fake Bot API, and the real Claude CLI (the
+seam: real resume, history.jsonl written by the CLI). Following the newest session is
+the chat's and plays scripted turns."""
 
 from __future__ import annotations
 
 import asyncio
 
+from session_core.claude_home import ClaudeHome
 from session_core.history_lines import read_claude_history
 from tests.e2e.telegram.conftest import (
     USER,
@@ -16,6 +19,7 @@ from tests.e2e.telegram.conftest import (
 )
 from tests.fakes.anthropic import FakeAnthropic, conversation_text, last_prompt
 from tests.fakes.claude_cli import ClaudeEnv, run_claude_print, terminal_session
+from tests.fakes.scripted_runner import ScriptedRunner, scripted_session
 from tests.fakes.telegram_api import FakeTelegram
 
 
@@ -69,28 +73,33 @@ async def test_seed_smoke_terminal_to_telegram_and_back(
 
 
 async def test_follows_the_newest_session_says_so_and_new_starts_fresh(
-    tg: FakeTelegram, baton: Baton, cli_env: ClaudeEnv, fake_api: FakeAnthropic
+    tg: FakeTelegram,
+    scripted_baton: Baton,
+    claude_env: ClaudeEnv,
+    claude_home: ClaudeHome,
+    scripted_runner: ScriptedRunner,
 ) -> None:
     sent = say(tg, "hello from the phone")
     await answer(tg, "to: hello from the phone", after=sent)
-    phone_sid = fake_api.messages_requests()[-1].session_id
+    phone_sid = scripted_runner.started[-1]
 
-    desk_sid = await asyncio.to_thread(terminal_session, cli_env, "later at the desk")
+    desk_sid = scripted_session(claude_home, claude_env.project, "later at the desk")
     assert desk_sid != phone_sid
     sent = say(tg, "what did I do at the desk?")
     await answer(tg, "to: what did I do at the desk?", after=sent)
     notice = await answer(tg, "Continuing", after=sent)
     assert "later at the desk" in notice.body and "in the terminal" in notice.body
     assert desk_sid[:8] in notice.body
-    request = fake_api.requests_for_session(desk_sid)[-1]
-    assert "FAKE-REPLY #2 to: later at the desk" in conversation_text(request)
+    asked = scripted_runner.calls[-1]
+    assert asked.session_id == desk_sid and not asked.force_new, "the desk's session resumed"
+    assert scripted_runner.started[-1] == desk_sid
     assert notice.message_id < tg.sent_messages(USER)[-1].message_id, "notice first"
 
     say(tg, "/new")
     await answer(tg, "next message starts a new session")
     sent = say(tg, "a clean slate")
     await answer(tg, "to: a clean slate", after=sent)
-    fresh_sid = fake_api.messages_requests()[-1].session_id
+    assert scripted_runner.calls[-1].force_new
+    fresh_sid = scripted_runner.started[-1]
     assert fresh_sid not in (phone_sid, desk_sid)
-    assert "later at the desk" not in conversation_text(fake_api.messages_requests()[-1])
     assert sum("Continuing" in text for text in bot_texts(tg)) == 1, "no notice for /new"

@@ -11,8 +11,9 @@ from tests.fakes.telegram_api import FakeTelegram
 
 
 async def test_an_allowed_user_is_answered_while_the_database_is_locked(
-    tg: FakeTelegram, baton: Baton
+    tg: FakeTelegram, scripted_baton: Baton
 ) -> None:
+    baton = scripted_baton
     lock = sqlite3.connect(baton.settings.data_dir / "baton.sqlite3", isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     try:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.telegram.conftest import USER, WAIT_S, Baton
-from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.scripted_runner import ScriptedRunner
 from tests.fakes.telegram_api import FakeTelegram
 
 _ids = itertools.count(5000)
@@ -57,9 +57,9 @@ def queue_kind(tg: FakeTelegram, body: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("kind", list(KINDS))
 async def test_a_message_the_bot_cannot_use_is_answered(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic, kind: str
+    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner, kind: str
 ) -> None:
     queue_kind(tg, KINDS[kind])
     said = await tg.wait_for_message(USER, contains="nothing was sent to Claude", timeout=WAIT_S)
     assert "text, photos, files" in said.body
-    assert fake_api.prompts() == []
+    assert scripted_runner.calls == []

@@ -1,26 +1,32 @@
 """A push when it is done or waiting: a long turn ends with a new message replying to
 the prompt (an edit never notifies), a short one keeps the quiet edit, and an approval
-always arrives as a new message. Real PTB, the fake Bot API, the real CLI."""
+always arrives as a new message. Real PTB, the fake Bot API, scripted turns."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_settings, say
-from tests.fakes.anthropic import FakeAnthropic, Reply
+import pytest
+
+from session_core.events import TextDelta
+from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_settings, say, ticks
 from tests.fakes.claude_cli import ClaudeEnv
+from tests.fakes.scripted_runner import Ask, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.usefixtures("unpaced")
+"""Unpaced: these tests are about what the chat shows, not about pacing."""
 
 GROUP = -100991
 
 
 async def test_a_long_group_turn_ends_with_a_reply_to_the_prompt(
-    tg: FakeTelegram, cli_env: ClaudeEnv, fake_api: FakeAnthropic, tmp_path: Path
+    tg: FakeTelegram, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner, tmp_path: Path
 ) -> None:
     bot = f"@{tg.bot_username}"
-    settings = bot_settings(tg, cli_env, tmp_path / "data", BATON_NOTIFY_AFTER_S=0.5)
-    async with Baton(settings, tg):
-        fake_api.script(Reply.slow(8, delay_s=0.2, word="step "))
+    settings = bot_settings(tg, claude_env, tmp_path / "data", BATON_NOTIFY_AFTER_S=0.3)
+    async with Baton(settings, tg, turns=scripted_runner):
+        scripted_runner.script(ticks(6, delay_s=0.1, word="step "))
         asked = tg.send_user_message(GROUP, USER, f"{bot} a long one", chat_type="supergroup")
         done = await answer(tg, "step step", chat=GROUP, after=asked)
         assert done.reply_to == asked.message_id, "a new message replying to the prompt"
@@ -35,25 +41,23 @@ async def test_a_long_group_turn_ends_with_a_reply_to_the_prompt(
 
 
 async def test_a_short_turn_keeps_the_quiet_edit(
-    tg: FakeTelegram, cli_env: ClaudeEnv, fake_api: FakeAnthropic, tmp_path: Path
+    tg: FakeTelegram, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner, tmp_path: Path
 ) -> None:
     bot = f"@{tg.bot_username}"
-    settings = bot_settings(tg, cli_env, tmp_path / "data", BATON_NOTIFY_AFTER_S=600)
-    async with Baton(settings, tg):
-        fake_api.script(Reply.slow(8, delay_s=0.2, word="step "))
+    settings = bot_settings(tg, claude_env, tmp_path / "data", BATON_NOTIFY_AFTER_S=600)
+    async with Baton(settings, tg, turns=scripted_runner):
+        scripted_runner.script(ticks(6, delay_s=0.1, word="step "))
         asked = tg.send_user_message(GROUP, USER, f"{bot} a short one", chat_type="supergroup")
         done = await answer(tg, "step step", chat=GROUP, after=asked)
         assert done.reply_to is None and done.edits > 0, "the live message, edited"
 
 
 async def test_an_approval_arrives_as_a_new_message(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
-    fake_api.script(
-        Reply.tool_use(
-            "Bash", {"command": "touch x.txt", "description": "make x"}, text="let me look first"
-        ),
-        Reply(text="made"),
+    touch = Ask("Bash", {"command": "touch x.txt", "description": "make x"})
+    scripted_runner.script(
+        ScriptedTurn((TextDelta("let me look first"), touch, TextDelta("\n\nmade")))
     )
     mark = tg.mark()
     sent = say(tg, "make x")

@@ -13,7 +13,11 @@ import pytest
 from chat_adapters.cli.doctor import run_doctor
 from tests.e2e.telegram.conftest import Baton, answer, bot_settings
 from tests.fakes.claude_cli import ClaudeEnv
+from tests.fakes.scripted_runner import ScriptedRunner
 from tests.fakes.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.usefixtures("unpaced")
+"""Unpaced: these tests are about what the chat shows, not about pacing."""
 
 
 @pytest.fixture
@@ -33,11 +37,15 @@ def modes(root: Path) -> dict[str, int]:
 
 
 async def test_everything_under_the_data_dir_is_private_from_the_start(
-    tg: FakeTelegram, cli_env: ClaudeEnv, tmp_path: Path, open_umask: None
+    tg: FakeTelegram,
+    claude_env: ClaudeEnv,
+    scripted_runner: ScriptedRunner,
+    tmp_path: Path,
+    open_umask: None,
 ) -> None:
     data = tmp_path / "fresh" / "data"
-    settings = bot_settings(tg, cli_env, data)
-    async with Baton(settings, tg):
+    settings = bot_settings(tg, claude_env, data)
+    async with Baton(settings, tg, turns=scripted_runner):
         sent = tg.send_user_message(4242, 4242, "read this", document=("notes.md", b"# hi\n"))
         await answer(tg, "read this", after=sent)
     found = modes(data)
@@ -49,10 +57,10 @@ async def test_everything_under_the_data_dir_is_private_from_the_start(
 
 
 async def test_doctor_warns_about_an_open_data_dir_with_the_fix(
-    cli_env: ClaudeEnv, tg: FakeTelegram, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    claude_env: ClaudeEnv, tg: FakeTelegram, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "data"
-    settings = bot_settings(tg, cli_env, data)
+    settings = bot_settings(tg, claude_env, data)
     await run_doctor(settings)
     assert f"ok  data dir: {data} is private" in capsys.readouterr().out
     (data / "inbox").mkdir(mode=0o700, exist_ok=True)

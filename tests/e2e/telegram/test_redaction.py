@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
+from session_core.events import TextDelta
 from tests.e2e.telegram.conftest import Baton, answer, say
-from tests.fakes.anthropic import FakeAnthropic, Reply
+from tests.fakes.scripted_runner import Pause, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import FakeTelegram
 
 KEY = "sk-ant-api03-Zx9kLmNoPqRsTuVwXyZ0123456789"
@@ -14,14 +15,17 @@ GITHUB = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
 
 
 async def test_model_text_with_secrets_is_redacted_in_every_message_and_edit(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
     text = (
         f"Found these: the bot token {tg.token}, an API key {KEY} and a GitHub token "
         f"{GITHUB}.\n\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
         "-----END PRIVATE KEY-----\nThat is all."
     )
-    fake_api.script(Reply(text=text, chunks=23, delay_s=0.05))
+    size = -(-len(text) // 23)
+    chunks = [text[i : i + size] for i in range(0, len(text), size)]
+    steps = [step for chunk in chunks for step in (TextDelta(chunk), Pause(0.02))]
+    scripted_runner.script(ScriptedTurn(tuple(steps)))
     asked = say(tg, f"what secrets are there? mine is {KEY}")
     done = await answer(tg, "That is all.", after=asked)
     say(tg, "/history")

@@ -1,19 +1,30 @@
 """Nothing lost when Telegram pushes back or the bot goes away: 429 storms are waited
 out, updates sent while the bot was down are answered after it starts again, and
-buttons from before a restart answer clearly instead of spinning."""
+buttons from before a restart answer clearly instead of spinning. Scripted turns."""
 
 from __future__ import annotations
 
 from chat_adapters.interactions import EXPIRED, EXPIRED_AFTER_RESTART, WITHDRAWN_NOTE
-from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_texts, say
-from tests.fakes.anthropic import FakeAnthropic
+from session_core.events import TextDelta
+from tests.e2e.telegram.conftest import (
+    USER,
+    WAIT_S,
+    Baton,
+    answer,
+    bot_texts,
+    prompts,
+    say,
+    ticks,
+)
+from tests.fakes.scripted_runner import Hold, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import FakeTelegram
 
 
 async def test_a_429_storm_is_waited_out_and_nothing_is_lost(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, paced_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
-    sent = say(tg, "SLOW:12 through the storm")
+    scripted_runner.script(ticks(12, delay_s=0.2))
+    sent = say(tg, "through the storm")
     await tg.wait_for_message(USER, after=sent.message_id, contains="tick")
     tg.flood.storm(4, retry_after=1, chat_id=USER)  # the next edits and sends get 429
     done = await answer(tg, "tick", after=sent, timeout_s=2 * WAIT_S)
@@ -24,17 +35,19 @@ async def test_a_429_storm_is_waited_out_and_nothing_is_lost(
     sent = say(tg, "after the storm")
     await answer(tg, "to: after the storm", after=sent, timeout_s=2 * WAIT_S)
     assert tg.count_429(USER) == 7
-    assert fake_api.prompts()[-1] == "after the storm"
+    assert prompts(scripted_runner) == ["through the storm", "after the storm"]
 
 
 async def test_updates_sent_while_down_are_answered_after_a_restart(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
+    baton = scripted_baton
+    scripted_runner.script(ScriptedTurn((TextDelta("tick "), Hold())))
     asked = say(tg, "/sessions")
     picker = await tg.wait_for_message(
         USER, after=asked.message_id, match=lambda m: bool(m.buttons)
     )
-    live = say(tg, "SLOW:40 running when the bot stops")
+    live = say(tg, "running when the bot stops")
     await tg.wait_for_message(USER, after=live.message_id, contains="tick")
     await baton.stop()
 
@@ -69,11 +82,11 @@ async def test_updates_sent_while_down_are_answered_after_a_restart(
         press = tg.press_button(message, label="Stop", user_id=USER)
         toast = await tg.wait_for_callback_answer(press, timeout=WAIT_S)
         assert toast.text == EXPIRED
-    assert fake_api.prompts().count("SLOW:40 running when the bot stops") == 1, "not re-run"
+    assert prompts(scripted_runner).count("running when the bot stops") == 1, "not re-run"
 
 
 async def test_a_picker_from_before_a_restart_says_the_bot_restarted(
-    tg: FakeTelegram, baton: Baton
+    tg: FakeTelegram, scripted_baton: Baton
 ) -> None:
     """The same words and the same end as on Discord (tests/e2e/discord/test_resilience.py):
     the question was kept in the database, so the press after a restart is told why it
@@ -82,8 +95,8 @@ async def test_a_picker_from_before_a_restart_says_the_bot_restarted(
     picker = await tg.wait_for_message(
         USER, after=asked.message_id, match=lambda m: bool(m.buttons)
     )
-    await baton.stop()
-    await baton.start()
+    await scripted_baton.stop()
+    await scripted_baton.start()
     if not tg.message(USER, picker.message_id).buttons:
         # The bot could still edit while stopping: the picker says it was withdrawn.
         assert WITHDRAWN_NOTE in tg.message(USER, picker.message_id).body

@@ -1,14 +1,28 @@
 """Live replies in Telegram: one message edited in place under the rate limit, a Stop
 button and /stop that interrupt, long answers split without breaking code, and
-messages sent while busy queued, acknowledged and answered in order."""
+messages sent while busy queued, acknowledged and answered in order. Scripted turns:
+the subject is the chat, not Claude Code."""
 
 from __future__ import annotations
 
 import re
 
-from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_texts, say
-from tests.fakes.anthropic import FakeAnthropic, RecordedRequest, Reply, last_prompt
+from session_core.events import TextDelta
+from tests.e2e.telegram.conftest import (
+    USER,
+    WAIT_S,
+    Baton,
+    answer,
+    bot_texts,
+    prompts,
+    say,
+    ticks,
+)
+from tests.fakes.scripted_runner import Hold, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import ChatMessage, FakeTelegram, utf16_len
+
+HELD = ScriptedTurn((TextDelta("tick "), TextDelta("tick "), Hold()))
+"""A turn that streams a little, then runs until it is stopped."""
 
 
 def has_stop(message: ChatMessage) -> bool:
@@ -16,9 +30,10 @@ def has_stop(message: ChatMessage) -> bool:
 
 
 async def test_stop_button_and_stop_command_interrupt_mid_stream(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
-    sent = say(tg, "SLOW:40 first")
+    scripted_runner.script(HELD, HELD)
+    sent = say(tg, "first")
     live = await tg.wait_for_message(
         USER, after=sent.message_id, match=lambda m: "tick" in m.body and has_stop(m)
     )
@@ -28,10 +43,10 @@ async def test_stop_button_and_stop_command_interrupt_mid_stream(
     done = await answer(tg, "Interrupted", after=sent)
     assert done.message_id == live.message_id, "the live message itself is finalized"
     assert not has_stop(done)
-    assert done.body.count("tick") < 40, "it stopped before the model finished"
+    assert scripted_runner.interrupts == scripted_runner.started[:1], "the turn was stopped"
     assert any(a.action == "typing" for a in tg.chat_actions), "typing while it works"
 
-    sent = say(tg, "SLOW:40 second")
+    sent = say(tg, "second")
     await tg.wait_for_message(
         USER, after=sent.message_id, match=lambda m: "tick" in m.body and has_stop(m)
     )
@@ -39,13 +54,15 @@ async def test_stop_button_and_stop_command_interrupt_mid_stream(
     done = await answer(tg, "Interrupted", after=sent)
     assert not has_stop(done)
     assert any("Stopping the running turn" in text for text in bot_texts(tg))
+    assert len(scripted_runner.interrupts) == 2
     assert tg.count_429() == 0
 
 
 async def test_live_edits_stay_under_one_per_second(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, paced_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
-    sent = say(tg, "SLOW:16 pace yourself")
+    scripted_runner.script(ticks(16, delay_s=0.15))
+    sent = say(tg, "pace yourself")
     mark = tg.mark()
     done = await answer(tg, "tick", after=sent)
     edits = [c for c in tg.calls("editMessageText", since=mark) if c.ok]
@@ -63,17 +80,16 @@ TAIL = " ".join(f"tail{i:04d}" for i in range(200))
 LONG_ANSWER = f"{LONG_PROSE}\n\n```python\n{CODE}```\n\n{TAIL}"
 
 
-def long_answer_for(request: RecordedRequest, n: int) -> Reply | None:
-    if last_prompt(request) == "a long answer please":
-        return Reply(text=LONG_ANSWER, chunks=40, delay_s=0.02)
-    return None
+def streamed(text: str, chunks: int) -> ScriptedTurn:
+    size = -(-len(text) // chunks)
+    return ScriptedTurn(tuple(TextDelta(text[i : i + size]) for i in range(0, len(text), size)))
 
 
 async def test_long_answer_is_split_without_breaking_the_code_block(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
     assert utf16_len(LONG_ANSWER) > 2 * 4096
-    fake_api.responder = long_answer_for
+    scripted_runner.script(streamed(LONG_ANSWER, 40))
     sent = say(tg, "a long answer please")
     await answer(tg, "tail0199", after=sent)
 
@@ -92,20 +108,24 @@ async def test_long_answer_is_split_without_breaking_the_code_block(
 
 
 async def test_burst_while_busy_is_acknowledged_and_answered_in_order(
-    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+    tg: FakeTelegram, scripted_baton: Baton, scripted_runner: ScriptedRunner
 ) -> None:
-    first = say(tg, "SLOW:8 first")
+    scripted_runner.script(HELD)
+    first = say(tg, "first")
     await tg.wait_for_message(USER, after=first.message_id, contains="tick")
     for word in ("second", "third", "fourth"):
         say(tg, word)
-    await answer(tg, "to: fourth", after=first, timeout_s=2 * WAIT_S)
+    await tg.wait_for(
+        lambda: sum("Queued" in t for t in bot_texts(tg)) == 3, timeout=WAIT_S, what="queued"
+    )
+    scripted_runner.release()  # the first turn finishes while the others wait
+    await answer(tg, "to: fourth", after=first)
 
     texts = bot_texts(tg)
     assert sum("Queued" in t for t in texts) == 3, texts
-    answered = [t for t in texts if "FAKE-REPLY" in t]
+    answered = [t for t in texts if "SCRIPTED-REPLY" in t]
     order = [next(w for w in ("second", "third", "fourth") if w in t) for t in answered]
     assert order == ["second", "third", "fourth"]
-    prompts = [p for p in fake_api.prompts() if p]
-    assert prompts[-3:] == ["second", "third", "fourth"]
-    assert len({r.session_id for r in fake_api.messages_requests()}) == 1
+    assert prompts(scripted_runner) == ["first", "second", "third", "fourth"]
+    assert len(set(scripted_runner.started)) == 1, "one session, resumed each time"
     assert tg.count_429() == 0
