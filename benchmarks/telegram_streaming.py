@@ -181,6 +181,9 @@ async def main(runs: int) -> int:
                 "TELEGRAM_BOT_TOKEN": tg.token,
                 "TELEGRAM_API_URL": tg.root_url,
                 "BATON_ALLOWED_USERS": f"telegram:{USER}",
+                # Rows 1-3 measure the edited live message (groups, and private chats
+                # with drafts off); row 4 turns drafts on, the private-chat default.
+                "BATON_TELEGRAM_DRAFTS": "false",
             }
             with cli_environment(world):
                 async with ServedBot(

@@ -273,6 +273,11 @@ class StreamingReply:
         display, status = self._display(), self._status()
         if not (display.strip() or status) or (display, status) == self._shown:
             return
+        if not (status or self._redactor.settled(display).strip()):
+            # Only an unfinished word so far, which the chat holds back (it may be the
+            # start of a secret): an update would show nothing yet cost a pacing slot,
+            # and a short answer would then wait a whole interval for its final edit.
+            return
 
         async def update() -> None:
             live = await self._open_live()

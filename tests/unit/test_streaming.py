@@ -271,7 +271,7 @@ async def test_tool_lines_follow_verbosity(
     surface, reply, clock = make(verbosity=verbosity)
     events: list[TurnEvent] = [
         started(),
-        TextDelta("Looking."),
+        TextDelta("Looking around."),
         ToolStarted(tool_use_id="t1", name="Bash", input={"command": "ls -la"}),
     ]
     await play(reply, events, clock, gap_s=2.0)
@@ -393,10 +393,10 @@ async def test_a_failing_update_is_counted_not_fatal() -> None:
     clock = VirtualClock()
     surface = FlakySurface(TELEGRAM_LIKE, clock=clock)
     reply = StreamingReply(surface, clock=clock, sleep=clock.sleep)
-    await play(reply, [started(), TextDelta("Hello"), finished()], clock)
+    await play(reply, [started(), TextDelta("Hello there"), finished()], clock)
     assert reply.stats.failures == 1
     assert reply.stats.updates == 0
-    assert surface.transcript() == "Hello"  # the final message still went through
+    assert surface.transcript() == "Hello there"  # the final message still went through
     assert reply.stats.delivered_ratio == 1.0
 
 
@@ -509,3 +509,22 @@ def test_any_turn_is_delivered_whole(
         assert surface.messages, "every turn shows something"
 
     asyncio.run(run())
+
+
+async def test_a_withheld_first_word_costs_no_pacing_slot() -> None:
+    """The redacting surface holds back an unfinished word (a secret may be arriving in
+    pieces). A short answer whose first update showed nothing must still arrive at once
+    when the turn ends, not a whole edit interval later."""
+    from chat_adapters.redacting_surface import RedactedSurface
+
+    clock = VirtualClock()
+    memory = MemorySurface(TELEGRAM_LIKE, clock=clock)
+    redactor = Redactor()
+    surface = RedactedSurface(memory, redactor)
+    reply = StreamingReply(surface, clock=clock, sleep=clock.sleep, redactor=redactor)
+    began = clock()
+    await play(reply, [started(), TextDelta("FAKE-RE"), finished()], clock, gap_s=0.01)
+    (message,) = memory.messages
+    assert message.text == "FAKE-RE"
+    first = min(op.at for op in memory.operations)
+    assert first - began < TELEGRAM_LIKE.min_edit_interval_s / 2, "held back a whole interval"
