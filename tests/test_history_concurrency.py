@@ -23,6 +23,7 @@ from pathlib import Path
 from session_core.history_writer import append_history_entry
 
 path, tag, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+Path(f"{go}.{tag}.ready").touch()  # imports done: a test may start everyone at once
 while not go.exists():
     time.sleep(0.001)
 for i in range(count):
@@ -123,6 +124,7 @@ CLI_STYLE = """
 import json, os, sys, time
 path, count, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 lock = path + ".lock"
+open(go + ".cli.ready", "w").close()
 while not os.path.exists(go):
     time.sleep(0.001)
 for i in range(count):
@@ -161,6 +163,12 @@ def test_cli_style_writer_and_the_bot_interleave_1000_whole_lines(tmp_path: Path
         cwd=Path(__file__).resolve().parent.parent,
     )
     try:
+        # Start both at once only when both are ready: the bot's writer imports the
+        # package first, and on a busy machine the CLI-style one would be done by then.
+        deadline = time.monotonic() + 60
+        while not all(Path(f"{go}.{tag}.ready").exists() for tag in ("cli", "bot")):
+            assert time.monotonic() < deadline, "the writers never got ready"
+            time.sleep(0.01)
         go.touch()
         assert cli.wait(timeout=100) == 0
         assert bot.wait(timeout=100) == 0
