@@ -176,27 +176,40 @@ class DiscordSurface:
         choice = await self.interactions.open_choice(
             prompt, chat=press_chat(self.chat_key), where=self.surface_id
         )
-        posted: Posted | None = None
+        posting: asyncio.Future[Posted] | None = None
         answer: ChoiceAnswer | None = None
         try:
-            posted = await self.post(shown, view=choice_view(prompt, choice.key), mentions=pinged)
+            # Shielded: a caller cancelled while the prompt is on its way must not lose
+            # its message, or the buttons would stay with nobody waiting for them.
+            posting = asyncio.ensure_future(
+                self.post(shown, view=choice_view(prompt, choice.key), mentions=pinged)
+            )
+            await asyncio.shield(posting)
             answer = await choice.wait()
             return answer
         finally:
             # The answer shows before ask_choice returns; a cancelled caller does not
             # wait, but the edit still lands.
-            settle = self._settle_choice(choice, answer, posted, shown)
+            settle = self._settle_choice(choice, answer, posting, shown)
             task = self.background.spawn(settle, name=f"{self.surface_id}-settle")
             with contextlib.suppress(Exception):
                 await asyncio.shield(task)
 
     async def _settle_choice(
-        self, choice: OpenChoice, answer: ChoiceAnswer | None, posted: Posted | None, shown: str
+        self,
+        choice: OpenChoice,
+        answer: ChoiceAnswer | None,
+        posting: asyncio.Future[Posted] | None,
+        shown: str,
     ) -> None:
         """Buttons off, and the chat shows what was chosen (unless the click already
         showed it, in its answer) or that time ran out."""
         await self.interactions.close_choice(choice, answer)
         pressed = answer is not None and choice.by_press and not answer.timed_out
+        posted: Posted | None = None
+        if posting is not None:
+            with contextlib.suppress(Exception):  # a failed post was already raised
+                posted = await posting
         if posted is not None and not pressed:
             await self._settle(posted, compose(shown, (answer_note(choice.prompt, answer),)))
 
