@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from session_core.events import TextDelta
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, choose, final
+from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.git_repo import make_repo
@@ -55,3 +56,22 @@ async def test_write_approval_shows_the_change(
     await dc.wait_for_message(channel, predicate=final("written"), timeout=WAIT_S)
     [decision] = scripted_runner.decisions
     assert decision.allow and decision.updated_input in (None, write)
+
+
+async def test_write_approval_shows_the_change_through_the_real_cli(
+    dc: FakeDiscord, baton: Baton, cli_env: ClaudeEnv, fake_api: FakeAnthropic
+) -> None:
+    alice, channel = dc.user_id("alice"), dc.channel_id()
+    target = cli_env.project / "notes.md"
+    fake_api.script(
+        Reply.tool_use("Write", {"file_path": str(target), "content": "first line\nsecond\n"}),
+        Reply(text="written"),
+    )
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> write notes")
+    asked = await dc.wait_for_message(
+        channel, "Allow Write?", predicate=lambda m: bool(m.components), timeout=WAIT_S
+    )
+    assert "```diff" in asked.content and "+first line" in asked.content
+    await choose(dc, asked, "Allow once")
+    await dc.wait_for_message(channel, predicate=final("written"), timeout=WAIT_S)
+    assert target.read_text() == "first line\nsecond\n"

@@ -9,7 +9,14 @@ from collections.abc import Callable
 
 from session_core.events import TextDelta
 from tests.e2e.discord.conftest import WAIT_S, Baton, answer_of, final
-from tests.fakes.chat_files import PNG_2X3, SECRET, make_project_files
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.chat_files import (
+    PNG_2X3,
+    SECRET,
+    make_project_files,
+    script_sends,
+    send_results,
+)
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.discord_api import FakeDiscord, SentMessage
 from tests.fakes.scripted_runner import ScriptedRunner, ScriptedTurn, SendFile
@@ -72,4 +79,26 @@ async def test_get_autocompletes_and_fetches(
 
     refused = await dc.dispatch_slash_command("get", {"path": "sneaky.txt"}, user_id=alice)
     assert "outside the session's directory" in (await answer_of(dc, refused)).content
+    assert dc.violations == []
+
+
+async def test_claude_sends_files_and_is_refused_outside_through_the_real_cli(
+    dc: FakeDiscord, baton: Baton, cli_env: ClaudeEnv, fake_api: FakeAnthropic
+) -> None:
+    alice, channel = dc.user_id("alice"), dc.channel_id()
+    outside = make_project_files(cli_env.project)
+    script_sends(fake_api, outside, "all sent")
+    await dc.send_user_message(channel, alice, f"<@{dc.bot_user_id}> send me the chart and notes")
+    await dc.wait_for_message(channel, predicate=final("all sent"), timeout=WAIT_S)
+
+    image = await dc.wait_for_message(channel, predicate=attached("chart.png"))
+    assert data_of(image, "chart.png") == PNG_2X3 and "the chart" in image.content
+    notes = await dc.wait_for_message(channel, predicate=attached("notes.txt"))
+    assert SECRET not in data_of(notes, "notes.txt").decode()
+    names = {a.filename for m in dc.messages(channel) for a in m.attachments}
+    assert names == {"chart.png", "notes.txt"}
+
+    results = send_results(fake_api)
+    assert [bool(r.get("is_error")) for r in results] == [False, False, True, True]
+    assert all("outside the session's directory" in str(r["content"]) for r in results[2:])
     assert dc.violations == []

@@ -10,6 +10,7 @@ import pytest
 
 from session_core.events import TextDelta
 from tests.e2e.telegram.conftest import USER, WAIT_S, Baton, answer, bot_settings, say, ticks
+from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.scripted_runner import Ask, ScriptedRunner, ScriptedTurn
 from tests.fakes.telegram_api import FakeTelegram
@@ -58,6 +59,32 @@ async def test_an_approval_arrives_as_a_new_message(
     touch = Ask("Bash", {"command": "touch x.txt", "description": "make x"})
     scripted_runner.script(
         ScriptedTurn((TextDelta("let me look first"), touch, TextDelta("\n\nmade")))
+    )
+    mark = tg.mark()
+    sent = say(tg, "make x")
+    asked = await tg.wait_for_message(
+        USER,
+        after=sent.message_id,
+        match=lambda m: "Allow Bash?" in m.body and bool(m.buttons),
+        timeout=WAIT_S,
+    )
+    sends = [c for c in tg.calls("sendMessage", since=mark) if "Allow Bash?" in c.params["text"]]
+    edits = [c for c in tg.calls("editMessageText", since=mark) if "Allow" in c.params["text"]]
+    assert len(sends) == 1 and edits == [], "sent (which notifies), never edited in"
+    assert not sends[0].params.get("disable_notification")
+    press = tg.press_button(asked, label="Allow once", user_id=USER)
+    await tg.wait_for_callback_answer(press, timeout=WAIT_S)
+    await answer(tg, "made", after=asked)
+
+
+async def test_an_approval_arrives_as_a_new_message_through_the_real_cli(
+    tg: FakeTelegram, baton: Baton, fake_api: FakeAnthropic
+) -> None:
+    fake_api.script(
+        Reply.tool_use(
+            "Bash", {"command": "touch x.txt", "description": "make x"}, text="let me look first"
+        ),
+        Reply(text="made"),
     )
     mark = tg.mark()
     sent = say(tg, "make x")

@@ -12,6 +12,7 @@ import pytest
 
 from chat_adapters.voice import HOW_TO_ENABLE, STILL_OFF
 from tests.e2e.telegram.conftest import USER, Baton, answer, bot_settings, bot_texts, prompts
+from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.claude_cli import ClaudeEnv
 from tests.fakes.scripted_runner import ScriptedRunner
 from tests.fakes.telegram_api import FakeTelegram
@@ -155,3 +156,35 @@ async def test_without_a_backend_the_chat_is_told_how_once(
     assert sum("BATON_TRANSCRIBE_URL" in t for t in texts) == 1
     assert HOW_TO_ENABLE.startswith("🎙") and STILL_OFF.startswith("🎙")
     assert scripted_runner.calls == []
+
+
+@pytest.fixture
+async def listening_on_the_cli(
+    tg: FakeTelegram, cli_env: ClaudeEnv, tmp_path: Path, transcriber: FakeTranscriber
+) -> AsyncIterator[Baton]:
+    settings = bot_settings(tg, cli_env, tmp_path / "data", **voice_values(transcriber))
+    async with Baton(settings, tg) as running:
+        yield running
+
+
+async def test_a_voice_note_is_heard_shown_then_sent_to_claude_through_the_real_cli(
+    tg: FakeTelegram,
+    listening_on_the_cli: Baton,
+    transcriber: FakeTranscriber,
+    fake_api: FakeAnthropic,
+    tmp_path: Path,
+) -> None:
+    note = spoken_ogg(tmp_path, "list the files please")
+    transcriber.will_hear("List the files, please.")
+    sent = tg.send_user_message(USER, USER, voice=note, duration=2)
+    reply = await answer(tg, "FAKE-REPLY", after=sent)
+
+    [request] = transcriber.requests
+    assert request.audio == note, "the very bytes the person sent"
+    assert request.model == MODEL and request.authorization == f"Bearer {KEY}"
+    assert request.file_name is not None and request.file_name.endswith(".ogg")
+    assert fake_api.prompts()[-1] == "List the files, please."
+    heard = await answer(tg, "🎙", after=sent)
+    assert "List the files, please." in heard.body
+    assert heard.message_id < reply.message_id, "what was heard comes before the turn runs"
+    assert any(e["type"] == "italic" for e in heard.entities)
