@@ -70,14 +70,15 @@ def summary_of(
         project=record.project,
         first_prompt=record.first_prompt,
         last_prompt=record.last_prompt,
-        last_activity=_utc(record.last_timestamp_ms),
+        last_activity=utc_from_ms(record.last_timestamp_ms),
         prompt_count=record.prompt_count,
         has_transcript=has_transcript,
         live=live,
     )
 
 
-def _utc(timestamp_ms: int) -> datetime:
+def utc_from_ms(timestamp_ms: int) -> datetime:
+    """A history timestamp as an aware UTC time; out of range means the epoch."""
     try:
         return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
@@ -200,7 +201,7 @@ class SessionCatalog:
             project=project,
             first_prompt=first,
             last_prompt=last,
-            last_activity=_utc(modified_ms),
+            last_activity=utc_from_ms(modified_ms),
             prompt_count=0,
             has_transcript=True,
             live=self._live().get(session_id),

@@ -112,7 +112,7 @@ def _restore(index: HistoryIndex, state: dict[str, Any]) -> bool:
         os.close(fd)
     sessions: dict[str, SessionTally] = {}
     for row in marshal.loads(state["rows"]).values():
-        session = _from_row(marshal.loads(row))
+        session = SessionTally.from_row(marshal.loads(row))
         sessions[session.session_id] = session
     counters = marshal.loads(state["index"])
     index._reset()
@@ -123,18 +123,6 @@ def _restore(index: HistoryIndex, state: dict[str, Any]) -> bool:
     index._mark = mark
     index._built = True
     return True
-
-
-def _from_row(row: tuple[Any, ...]) -> SessionTally:
-    sid, project, first_any, first_real, last_any, last_real, first_ts, last_ts, n, seq = row
-    session = SessionTally(sid, first_any, first_real, first_ts, project, seq)
-    session.last_any, session.last_real, session.last_ts, session.count = (
-        last_any,
-        last_real,
-        last_ts,
-        n,
-    )
-    return session
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +179,8 @@ def _appended(stream: BinaryIO, state: dict[str, Any]) -> dict[str, SessionTally
                 session = touched.get(session_id)
                 if session is None and session_id in known:
                     rows = rows if rows is not None else marshal.loads(state["rows"])
-                    session = touched[session_id] = _from_row(marshal.loads(rows[session_id]))
+                    row = marshal.loads(rows[session_id])
+                    session = touched[session_id] = SessionTally.from_row(row)
                 if session is None:
                     touched[session_id] = SessionTally(session_id, display, real, ts, project, seq)
                 else:
@@ -230,23 +219,7 @@ def save(
         "tail": tail,
         "seq": index._seq,
         "rows": marshal.dumps(
-            {
-                s.session_id: marshal.dumps(
-                    (
-                        s.session_id,
-                        s.project,
-                        s.first_any,
-                        s.first_real,
-                        s.last_any,
-                        s.last_real,
-                        s.first_ts,
-                        s.last_ts,
-                        s.count,
-                        s.seq,
-                    )
-                )
-                for s in index._sessions.values()
-            }
+            {s.session_id: marshal.dumps(s.row()) for s in index._sessions.values()}
         ),
         "index": marshal.dumps(
             {

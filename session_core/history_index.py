@@ -232,8 +232,9 @@ class HistoryIndex:
             self._tail_mark = None
             self._tail_answers.clear()
 
-    def _ingest(self, stream: BinaryIO, start: int) -> int:
-        """Parse complete lines from ``start``; return the offset after the last one.
+    def _ingest(self, stream: BinaryIO, start: int, stop: int | None = None) -> int:
+        """Parse complete lines from ``start`` (to ``stop``, a line start, or the end);
+        return the offset after the last one.
 
         This is the hot loop of a full build (a million lines), so the common case (a
         well-formed CLI line) is inlined; anything unusual takes the general path.
@@ -245,7 +246,7 @@ class HistoryIndex:
         decode = raw_decode
         seq = self._seq
         lines = entries = skipped = 0
-        for block, offset in line_blocks(stream, start, final=False):
+        for block, offset in line_blocks(stream, start, final=False, stop=stop):
             end = offset
             if block is None:
                 lines += 1

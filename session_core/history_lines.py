@@ -25,6 +25,9 @@ raw_decode = json.JSONDecoder().raw_decode
 _SLASH_COMMAND = re.compile(r"/[A-Za-z][\w:.-]*(?:\s|$)")
 _LINE_SEPARATORS = re.compile("[\u2028\u2029]")
 
+TallyRow: TypeAlias = tuple[str, str, str, str | None, str, str | None, int, int, int, int]
+"""A ``SessionTally`` as builtin values (see ``SessionTally.row``)."""
+
 LineFields: TypeAlias = tuple[str, int, str, str | None]
 """display, timestamp_ms, project, session_id: one entry as the parser hands it out."""
 
@@ -101,6 +104,43 @@ class SessionTally:
         self.count += 1
         self.seq = seq
         self.snapshot = None
+
+    def absorb(self, later: SessionTally) -> None:
+        """Fold in the same session's tally of the lines that follow this one's, as if
+        they had been ``add``-ed here one by one (a split build joins its pieces so)."""
+        self.project = later.project
+        self.last_any = later.last_any
+        if later.last_real is not None:
+            self.last_real = later.last_real
+        if self.first_real is None:
+            self.first_real = later.first_real
+        self.last_ts = later.last_ts
+        self.count += later.count
+        self.seq = later.seq
+        self.snapshot = None
+
+    def row(self) -> TallyRow:
+        """Builtin types only: what ``marshal`` carries to the cache file or another process."""
+        return (
+            self.session_id,
+            self.project,
+            self.first_any,
+            self.first_real,
+            self.last_any,
+            self.last_real,
+            self.first_ts,
+            self.last_ts,
+            self.count,
+            self.seq,
+        )
+
+    @classmethod
+    def from_row(cls, row: TallyRow, seq_offset: int = 0) -> SessionTally:
+        sid, project, first_any, first_real, last_any, last_real, first_ts, last_ts, n, seq = row
+        session = cls(sid, first_any, first_real, first_ts, project, seq + seq_offset)
+        session.last_any, session.last_real = last_any, last_real
+        session.last_ts, session.count = last_ts, n
+        return session
 
     def record(self) -> SessionRecord:
         if self.snapshot is None:
@@ -200,8 +240,11 @@ def is_real_prompt(display: str) -> bool:
     return bool(display.strip()) and not is_slash_command(display)
 
 
-def line_blocks(stream: BinaryIO, start: int, *, final: bool) -> Iterator[tuple[bytes | None, int]]:
-    """Runs of complete lines from ``start``, with the file offset just past each run.
+def line_blocks(
+    stream: BinaryIO, start: int, *, final: bool, stop: int | None = None
+) -> Iterator[tuple[bytes | None, int]]:
+    """Runs of complete lines from ``start`` (up to ``stop``, a line start, if given),
+    with the file offset just past each run.
 
     A run is lines joined by ``\n`` without the last one. ``None`` stands for one line
     longer than ``MAX_LINE_BYTES``, skipped without being held in memory. A last line
@@ -213,7 +256,10 @@ def line_blocks(stream: BinaryIO, start: int, *, final: bool) -> Iterator[tuple[
     carry = b""
     skipped = 0
     skipping = False
-    while chunk := stream.read(READ_CHUNK):
+    remaining = None if stop is None else stop - start
+    while chunk := stream.read(READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)):
+        if remaining is not None:
+            remaining -= len(chunk)
         if skipping:
             newline = chunk.find(b"\n")
             if newline < 0:

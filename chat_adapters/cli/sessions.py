@@ -13,14 +13,15 @@ import shutil
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import NoReturn
 
 import typer
 
 from chat_adapters.cli.common import Discovery, directory_or_exit, discovery_or_exit
 from chat_adapters.relative_time import ago
-from session_core import history_cache
-from session_core.catalog import SessionSummary, summary_of
+from session_core import history_cache, history_split
+from session_core.catalog import SessionSummary, utc_from_ms
 from session_core.history_lines import SessionRecord
 
 _string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
@@ -39,17 +40,19 @@ def summary_json(summary: SessionSummary) -> dict[str, object]:
     }
 
 
-def _json_head(s: SessionSummary) -> str:
+def _json_head(
+    session_id: str, project: str, first: str, last: str, activity: datetime, count: int
+) -> str:
     """A summary's JSON up to its transcript flag: what stays true while the session
     is untouched (the index cache keeps it)."""
-    activity = s.last_activity.isoformat().replace("+00:00", "Z")
+    when = activity.isoformat().replace("+00:00", "Z")
     return (
-        f' {{\n  "session_id": {_string(s.session_id)},\n'
-        f'  "project": {_string(s.project)},\n'
-        f'  "first_prompt": {_string(s.first_prompt)},\n'
-        f'  "last_prompt": {_string(s.last_prompt)},\n'
-        f'  "last_activity": {_string(activity)},\n'
-        f'  "prompt_count": {int(s.prompt_count)},\n'
+        f' {{\n  "session_id": {_string(session_id)},\n'
+        f'  "project": {_string(project)},\n'
+        f'  "first_prompt": {_string(first)},\n'
+        f'  "last_prompt": {_string(last)},\n'
+        f'  "last_activity": {_string(when)},\n'
+        f'  "prompt_count": {int(count)},\n'
         f'  "transcript": '
     )
 
@@ -60,14 +63,25 @@ def _json_tail(transcript: bool, live: bool) -> str:
 
 def _session_json(s: SessionSummary) -> str:
     """One ``summary_json`` object as ``json.dumps(..., indent=1)`` writes it in a list."""
-    return _json_head(s) + _json_tail(s.has_transcript, s.live is not None)
+    head = _json_head(
+        s.session_id, s.project, s.first_prompt, s.last_prompt, s.last_activity, s.prompt_count
+    )
+    return head + _json_tail(s.has_transcript, s.live is not None)
 
 
-def render_head(record: SessionRecord) -> bytes:
-    return _json_head(summary_of(record, False, None)).encode()
+def render_head(r: SessionRecord) -> bytes:
+    """A record's JSON head, straight from the record (no summary object on the way)."""
+    when = utc_from_ms(r.last_timestamp_ms)
+    head = _json_head(r.session_id, r.project, r.first_prompt, r.last_prompt, when, r.prompt_count)
+    return head.encode()
 
 
 _TAILS = {(t, live): _json_tail(t, live).encode() for t in (False, True) for live in (False, True)}
+
+
+def _listing_bytes(parts: list[bytes]) -> bytes:
+    """What ``json_text`` makes of the same sessions, encoded, with the final newline."""
+    return (b"[\n" + b",\n".join(parts) + b"\n]" if parts else b"[]") + b"\n"
 
 
 def json_text(found: Sequence[SessionSummary]) -> str:
@@ -129,32 +143,57 @@ def list_sessions(
     directory: str | None, all_projects: bool, as_json: bool, limit: int | None
 ) -> None:
     discovery = discovery_or_exit()
-    catalog = discovery.catalog
-    refresh_cache: Callable[[], None] | None = None
-    if all_projects and as_json and _from_cache(discovery, limit):
-        return
     if all_projects:
-        where = None
-        index = catalog.index
-        cache = history_cache.cache_file(discovery.cache_dir, index.path)
-        loaded_until = index.stats.offset if history_cache.load(index, cache) else -1
-    else:
-        where = directory_or_exit(discovery.roots, directory)
-    found = catalog.list(directory=where, limit=limit)
-    if where is None and index.built and index.stats.offset != loaded_until:
-        refresh_cache = lambda: history_cache.save(index, cache, render_head)  # noqa: E731
+        if as_json and _from_cache(discovery, limit):
+            return
+        _all_sessions(discovery, as_json, limit)
+    where = directory_or_exit(discovery.roots, directory)
+    found = discovery.catalog.list(directory=where, limit=limit)
     if as_json:
         sys.stdout.write(json_text(found) + "\n")
     elif not found:
-        typer.echo(f"No sessions for {where}." if where else "No sessions.")
+        typer.echo(f"No sessions for {where}.")
     else:
-        columns = shutil.get_terminal_size((100, 24)).columns
-        lines = table_lines(found, with_project=all_projects, columns=columns)
-        sys.stdout.write("\n".join(lines) + "\n")
-    if refresh_cache is not None:
-        _after_exit(refresh_cache)
-    if all_projects:
-        _exit_now()
+        _print_table(found, with_project=False)
+
+
+def _print_table(found: Sequence[SessionSummary], *, with_project: bool) -> None:
+    columns = shutil.get_terminal_size((100, 24)).columns
+    lines = table_lines(found, with_project=with_project, columns=columns)
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _all_sessions(discovery: Discovery, as_json: bool, limit: int | None) -> NoReturn:
+    """Every project's sessions from the whole index: the cache plus appended lines when
+    it fits, else a full build (over all cores); the cache is refreshed after the answer."""
+    catalog = discovery.catalog
+    index = catalog.index
+    cache = history_cache.cache_file(discovery.cache_dir, index.path)
+    if history_cache.load(index, cache):
+        loaded_until = index.stats.offset
+        index.refresh()
+    else:
+        loaded_until = -1
+        history_split.build(index)
+    if as_json:
+        records = index.sessions(limit=limit)
+        transcripts, live = catalog.flags()
+        tails = _TAILS
+        parts = [
+            render_head(r) + tails[r.session_id in transcripts, r.session_id in live]
+            for r in records
+        ]
+        sys.stdout.flush()
+        sys.stdout.buffer.write(_listing_bytes(parts))
+    else:
+        found = catalog.list(limit=limit)
+        if found:
+            _print_table(found, with_project=True)
+        else:
+            typer.echo("No sessions.")
+    if index.built and index.stats.offset != loaded_until:
+        _after_exit(lambda: history_cache.save(index, cache, render_head))
+    _exit_now()
 
 
 def _from_cache(discovery: Discovery, limit: int | None) -> bool:
@@ -171,16 +210,16 @@ def _from_cache(discovery: Discovery, limit: int | None) -> bool:
     if listing is None:
         return False
     transcripts, live = catalog.flags()
+    tails = _TAILS
     parts = [
-        _session_json(summary_of(r, r.session_id in transcripts, live.get(r.session_id))).encode()
+        render_head(r) + tails[r.session_id in transcripts, r.session_id in live]
         for r in listing.fresh[:limit]
     ]
     if limit is None or len(parts) < limit:
         rendered = listing.rendered if limit is None else listing.rendered[: limit - len(parts)]
-        tails = _TAILS
         parts += [head + tails[sid in transcripts, sid in live] for sid, head in rendered]
     sys.stdout.flush()
-    sys.stdout.buffer.write((b"[\n" + b",\n".join(parts) + b"\n]" if parts else b"[]") + b"\n")
+    sys.stdout.buffer.write(_listing_bytes(parts))
     if listing.fresh:
 
         def refresh() -> None:

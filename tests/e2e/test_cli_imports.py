@@ -169,3 +169,27 @@ def test_all_from_the_cache_prints_what_a_fresh_build_prints(tmp_path: Path) -> 
     assert cached.returncode == 0, cached.stderr
     assert cached.stdout == fresh.stdout
     assert [s["session_id"][:8] for s in json.loads(cached.stdout)] == ["bbbbbbbb", "aaaaaaaa"]
+
+
+def test_all_on_a_big_history_prints_what_a_serial_build_prints(tmp_path: Path) -> None:
+    """Over ``MIN_SPLIT_BYTES`` the first ``--all`` build is split over the CPUs."""
+    from chat_adapters.cli.sessions import json_text
+    from session_core.catalog import SessionCatalog
+    from session_core.claude_home import ClaudeHome
+    from session_core.history_split import MIN_SPLIT_BYTES
+
+    run_guarded(tmp_path, SDK_AND_CHATS, "--help")  # lays out the isolated world
+    config = tmp_path / "claude" / "cfg"
+    pad = "x" * 200
+    lines = [
+        # Every session has lines all through the file: the pieces must be joined.
+        history_line(f"{i % 7} {pad}", i, f"/w/p{i % 13}", f"{i % 997:08x}-0000-4000-8000-0")
+        for i in range(MIN_SPLIT_BYTES // 250)
+    ]
+    (config / "history.jsonl").write_bytes(b"".join(lines))
+    assert (config / "history.jsonl").stat().st_size > MIN_SPLIT_BYTES
+    done = run_guarded(tmp_path, SDK_AND_CHATS, "sessions", "--all", "--json", keep=True,
+                       BATON_CACHE_DIR=str(tmp_path / "cache"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    expected = json_text(SessionCatalog(ClaudeHome(config)).list()) + "\n"
+    assert done.stdout == expected
