@@ -47,9 +47,10 @@ def options(
     ] = False,
 ) -> None:
     """Options for every command (before the command's name: ``baton -v sessions``)."""
-    from chat_adapters.cli.common import set_verbose
+    from chat_adapters.cli.common import escape_unencodable_output, set_verbose
 
     set_verbose(verbose)
+    escape_unencodable_output()
 
 
 @cli.command()

@@ -6,6 +6,7 @@ must stay free of pydantic, structlog and the session layer.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -24,6 +25,15 @@ def set_verbose(verbose: bool) -> None:
     """``baton -v``: log at INFO and above instead of warnings only."""
     global _verbose
     _verbose = verbose
+
+
+def escape_unencodable_output() -> None:
+    """A lone surrogate (JavaScript writes one into history.jsonl for an emoji cut in
+    half) cannot be encoded to UTF-8: print it as ``\\udXXX`` rather than die on it. In
+    JSON output that escape reads back as the very same string."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -73,7 +73,7 @@ def render_head(r: SessionRecord) -> bytes:
     """A record's JSON head, straight from the record (no summary object on the way)."""
     when = utc_from_ms(r.last_timestamp_ms)
     head = _json_head(r.session_id, r.project, r.first_prompt, r.last_prompt, when, r.prompt_count)
-    return head.encode()
+    return head.encode("utf-8", "backslashreplace")  # as the CLI's stdout writes a lone surrogate
 
 
 _TAILS = {(t, live): _json_tail(t, live).encode() for t in (False, True) for live in (False, True)}

@@ -193,3 +193,30 @@ def test_all_on_a_big_history_prints_what_a_serial_build_prints(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     expected = json_text(SessionCatalog(ClaudeHome(config)).list()) + "\n"
     assert done.stdout == expected
+
+
+def test_a_lone_surrogate_in_history_is_printed_escaped_in_every_form(tmp_path: Path) -> None:
+    """JavaScript writes an emoji cut in half as a lone ``\\ud83d``; Python cannot encode it."""
+    run_guarded(tmp_path, SDK_AND_CHATS, "--help")
+    config = tmp_path / "claude" / "cfg"
+    project = tmp_path / "claude" / "proj"
+    (config / "history.jsonl").write_bytes(
+        b'{"display":"cut \\ud83d emoji","pastedContents":{},"timestamp":1700000000000,'
+        b'"project":"' + str(project).encode() + b'",'
+        b'"sessionId":"aaaaaaaa-0000-4000-8000-000000000001"}\n'
+    )
+    cache = {"BATON_CACHE_DIR": str(tmp_path / "cache")}
+    forms = [["sessions", "--json"], ["sessions", "--all", "--json"]]
+    for args in [*forms, forms[1]]:  # --all twice: the build, then from the cache
+        done = run_guarded(tmp_path, SDK_AND_CHATS, *args, keep=True, **cache)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)[0]["first_prompt"] == "cut \ud83d emoji"
+        assert "\\ud83d" in done.stdout
+        deadline = time.monotonic() + 30  # the cache is written after the answer
+        while "--all" in args and not list((tmp_path / "cache").glob("*.bin")):
+            assert time.monotonic() < deadline, "the cache was never written"
+            time.sleep(0.05)
+    for args in (["sessions"], ["sessions", "--all"]):
+        done = run_guarded(tmp_path, SDK_AND_CHATS, *args, keep=True, **cache)
+        assert done.returncode == 0, done.stderr
+        assert "cut \\ud83d emoji" in done.stdout
