@@ -102,10 +102,11 @@ class SessionCatalog:
     def _live(self) -> dict[str, LiveProcess]:
         """Sessions held by a running ``claude`` that is not one of the bot's own turns."""
         processes = read_live_processes(
-            self.home.sessions_dir,
-            ignore_entrypoints=frozenset({self.own_entrypoint}),
-            ignore_pids=descendant_pids(),
+            self.home.sessions_dir, ignore_entrypoints=frozenset({self.own_entrypoint})
         )
+        if processes:  # asked only then: listing our own children costs a psutil import
+            ours = descendant_pids()
+            processes = [process for process in processes if process.pid not in ours]
         live: dict[str, LiveProcess] = {}
         for process in reversed(processes):  # newest process wins
             live[process.session_id] = process

@@ -15,8 +15,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
 _MAX_REGISTRY_FILE = 64 << 10
 
 
@@ -139,6 +137,8 @@ def descendant_pids() -> frozenset[int]:
     The bot's own turns run ``claude`` children that register like a terminal would;
     these pids let the catalog tell "open in a terminal" from "the bot is using it".
     """
+    import psutil  # here: a one-shot `baton sessions` with nobody live never needs it
+
     try:
         children = psutil.Process().children(recursive=True)
     except psutil.Error:

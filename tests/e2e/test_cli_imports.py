@@ -14,8 +14,9 @@ import pytest
 from tests.fakes.claude_cli import history_line, isolated_claude_env
 
 SDK_AND_CHATS = ("claude_agent_sdk", "mcp", "telegram", "discord")
-# What the quick path also leaves alone: pydantic (settings), structlog and rich (logging).
-HEAVY = (*SDK_AND_CHATS, "pydantic", "pydantic_settings", "structlog", "rich")
+# What the quick path also leaves alone: pydantic (settings), structlog and rich (logging),
+# psutil (asked only when some `claude` is live).
+HEAVY = (*SDK_AND_CHATS, "pydantic", "pydantic_settings", "structlog", "rich", "psutil")
 
 GUARDED = """
 import importlib.machinery
