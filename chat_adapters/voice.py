@@ -63,7 +63,7 @@ class VoiceRefused(Exception):
 
 def _escape(text: str) -> str:
     """The transcript as literal Markdown text inside an italic span."""
-    return re.sub(r"([\\`*_\[\]~|>#])", r"\\\1", " ".join(text.split()))
+    return re.sub(r"([\\`*_\[\]~|>#$])", r"\\\1", " ".join(text.split()))  # $: inline math
 
 
 def heard_line(transcript: str) -> str:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from chat_adapters.settings import claude_environment, load_settings, secret_setting_names
@@ -104,6 +104,8 @@ def test_upload_names_keep_or_gain_an_extension() -> None:
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=120))
+@example("$0$")  # inline math to the renderer: the dollars were dropped
+@example("it costs $5 or $x$ at most")
 def test_a_transcript_is_shown_literally_in_italics(words: str) -> None:
     """Whatever was heard, the chat shows it literally, as one italic span."""
     spoken = " ".join(words.split())
