@@ -20,7 +20,6 @@ import typer
 
 from chat_adapters.cli.common import Discovery, directory_or_exit, discovery_or_exit
 from chat_adapters.relative_time import ago
-from session_core import history_cache, history_split
 from session_core.catalog import SessionSummary, utc_from_ms
 from session_core.history_lines import SessionRecord
 
@@ -166,6 +165,8 @@ def _print_table(found: Sequence[SessionSummary], *, with_project: bool) -> None
 def _all_sessions(discovery: Discovery, as_json: bool, limit: int | None) -> NoReturn:
     """Every project's sessions from the whole index: the cache plus appended lines when
     it fits, else a full build (over all cores); the cache is refreshed after the answer."""
+    from session_core import history_cache, history_split  # --all only: 15 ms of imports
+
     catalog = discovery.catalog
     index = catalog.index
     cache = history_cache.cache_file(discovery.cache_dir, index.path)
@@ -203,6 +204,8 @@ def _from_cache(discovery: Discovery, limit: int | None) -> bool:
     again; the rest is the cache's text plus today's transcript and live flags. The
     cache itself is brought up to date afterwards, in the background.
     """
+    from session_core import history_cache
+
     catalog = discovery.catalog
     index = catalog.index
     cache = history_cache.cache_file(discovery.cache_dir, index.path)
