@@ -129,6 +129,7 @@ def build_dispatcher(core: Core, database: Database, background: BackgroundTasks
         claude_code=core.cli.chat_line() if core.cli else "",
         max_queued=settings.max_queued,
         inbox_days=settings.inbox_days,
+        warm_new_sessions=settings.warm_new_sessions,
     )
     return ChatDispatcher(
         runner=core.turns,

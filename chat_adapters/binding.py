@@ -13,6 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import structlog
+
+from chat_adapters.chat_modes import chat_mode
 from chat_adapters.chat_services import ChatServices
 from chat_adapters.relative_time import ago
 from chat_adapters.session_views import one_line, resumed_text, short_id
@@ -20,6 +23,8 @@ from chat_adapters.surface import Surface
 from session_core.catalog import SessionSummary
 from session_core.roots import OutsideRoots
 from storage import ChatKey, ChatPreferences
+
+log = structlog.get_logger(__name__)
 
 OUTSIDE_NOTE = "outside the approved roots (pick another with /sessions or /cd)"
 
@@ -157,6 +162,24 @@ class Binding:
         await target.send_text(
             f"🆕 Your next message starts a new session in `{self.directory(prefs)}`."
         )
+        if self._s.policy.warm_new_sessions:
+            chosen = await self._s.db.preferences.get(key)
+            self._s.background.spawn(self._warm(chosen), name=f"warm-{key.chat_id}")
+
+    async def _warm(self, prefs: ChatPreferences) -> None:
+        """Start Claude Code for the new session while the person types its first prompt,
+        with what that turn will ask for (``turn_flow``): a chat turn has an approver and
+        the chat tools."""
+        try:
+            await self._s.runner.warm_new_session(
+                self.directory(prefs),
+                model=prefs.model or self._s.policy.model,
+                permission_mode=chat_mode(self._s.policy, prefs).mode,
+                with_approvals=True,
+                chat_tools=True,
+            )
+        except Exception as exc:  # a hint: the turn starts its own CLI anyway
+            log.warning("warm_new_session_failed", error=repr(exc))
 
     async def change_directory(self, surface: Surface, chat: ChatKey, target: Path) -> None:
         target = self._s.roots.check(target)  # typed or picked: the same decision

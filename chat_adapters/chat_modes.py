@@ -3,7 +3,7 @@ what this run of the bot allows; a refused bypass is said once per chat and run.
 
 from __future__ import annotations
 
-from chat_adapters.chat_services import ChatServices
+from chat_adapters.chat_services import ChatPolicy, ChatServices
 from chat_adapters.surface import Surface
 from session_core.permission_modes import EffectiveMode, effective_mode
 from session_core.vocabulary import PermissionMode
@@ -18,16 +18,20 @@ MODE_NAMES: dict[str, PermissionMode] = {
 """What ``/mode`` accepts (casefolded) besides bypass, and the mode each names."""
 
 
+def chat_mode(policy: ChatPolicy, prefs: ChatPreferences) -> EffectiveMode:
+    """The mode a chat's turns run in: its ``/mode`` within what this run allows."""
+    return effective_mode(
+        prefs.permission_mode, policy.permission_mode, allow_bypass=policy.allow_bypass
+    )
+
+
 class ChatModes:
     def __init__(self, services: ChatServices) -> None:
         self._services = services
         self._told_bypass_off: set[ChatKey] = set()
 
     def effective(self, prefs: ChatPreferences) -> EffectiveMode:
-        policy = self._services.policy
-        return effective_mode(
-            prefs.permission_mode, policy.permission_mode, allow_bypass=policy.allow_bypass
-        )
+        return chat_mode(self._services.policy, prefs)
 
     def text(self, prefs: ChatPreferences) -> str:
         effective = self.effective(prefs)

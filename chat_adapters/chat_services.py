@@ -34,6 +34,8 @@ class ChatPolicy:
     max_queued: int = 20
     """Prompts a chat may have waiting behind its running turn; more are refused."""
     inbox_days: float = 7.0
+    warm_new_sessions: bool = True
+    """``/new`` starts Claude Code for the new session before its first prompt."""
 
 
 class Spawn(Protocol):

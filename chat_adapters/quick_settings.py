@@ -172,6 +172,7 @@ PARSERS: Mapping[str, Callable[[str], object]] = {
     "BATON_VOICE_MAX_S": _positive_float,
     "BATON_NOTIFY_AFTER_S": _non_negative_float,
     "BATON_TELEGRAM_DRAFTS": _boolean,
+    "BATON_WARM_NEW_SESSIONS": _boolean,
 }
 """Every setting ``Settings`` reads, by its environment name (a test keeps them equal)."""
 

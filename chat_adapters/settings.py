@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     voice_max_s: float = Field(default=600.0, gt=0, alias="BATON_VOICE_MAX_S")
     notify_after_s: float = Field(default=30.0, ge=0, alias="BATON_NOTIFY_AFTER_S")
     telegram_drafts: bool = Field(default=True, alias="BATON_TELEGRAM_DRAFTS")
+    warm_new_sessions: bool = Field(default=True, alias="BATON_WARM_NEW_SESSIONS")
 
     @field_validator("allowed_users", "approvers", mode="before")
     @classmethod

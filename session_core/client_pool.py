@@ -100,6 +100,9 @@ class ClientPool(Generic[C]):
         self._reserved = max(0, self._reserved - 1)
         await self._notify()
 
+    def has_idle(self, key: str) -> bool:
+        return key in self._idle
+
     def take(self, key: str) -> C | None:
         """The idle client for ``key``, now out with the caller; None if there is none."""
         entry = self._idle.pop(key, None)

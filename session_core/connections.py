@@ -93,6 +93,10 @@ class Connections:
         )
         self.running: dict[str, ClaudeConnection] = {}
         """Session id -> the connection whose turn runs now."""
+        self._spare: tuple[str, str] | None = None
+        """(cwd, session id) of a CLI started ahead for the next new session there."""
+        self._warming: tuple[str, asyncio.Future[None]] | None = None
+        """(cwd, done) while a spare is starting: a new session there waits for it."""
         self.closed = False
 
     async def open(
@@ -123,6 +127,9 @@ class Connections:
                 log.warning("resume_failed", session_id=sid, reason=exc.reason)
                 if not self._settings.fallback_on_resume_failure:
                     raise OpenFailed(sid, target.cwd, exc.reason, failure) from exc
+        spare = await self._take_spare(target.workdir, needs)
+        if spare is not None:
+            return Opened(spare[0], spare[1], target.workdir, False, failure)
         fresh_id = new_id or str(uuid.uuid4())
         options = self.options(target.workdir, needs, session_id=fresh_id)
         try:
@@ -130,6 +137,62 @@ class Connections:
         except SdkError as exc:
             raise OpenFailed(fresh_id, target.workdir, exc.reason, failure) from exc
         return Opened(connection, fresh_id, target.workdir, False, failure)
+
+    async def warm(self, cwd: str, needs: TurnNeeds) -> bool:
+        """Start the CLI of the next new session in ``cwd`` now (a chat said ``/new``), so
+        that session's first answer does not wait for Claude Code's start-up.
+
+        Only when a slot is free without waiting behind running turns (an idle client may
+        be closed for it, as a new session would); one spare at a time. The CLI writes no
+        transcript before its first prompt, so an unused spare leaves nothing behind; it
+        is closed like any idle client. Returns whether a spare is ready.
+        """
+        if self.closed:
+            return False
+        if self._spare is not None:
+            if self._spare[0] == cwd and self.pool.has_idle(self._spare[1]):
+                return True
+            await self._drop_spare()
+        if self.pool.ahead_of(None) is not None or self._warming is not None:
+            return False
+        done = asyncio.get_running_loop().create_future()
+        self._warming = (cwd, done)
+        sid = str(uuid.uuid4())
+        try:
+            connection = await self._connect(self.options(cwd, needs, session_id=sid))
+        except SdkError as exc:
+            log.info("spare_not_started", cwd=cwd, reason=exc.reason)
+            return False
+        finally:
+            self._warming = None
+            done.set_result(None)
+        if self.closed:
+            await self.pool.discard(connection)
+            return False
+        await self.pool.give_back(sid, connection)
+        self._spare = (cwd, sid)
+        log.info("spare_started", cwd=cwd, session_id=sid)
+        return True
+
+    async def _take_spare(self, cwd: str, needs: TurnNeeds) -> tuple[ClaudeConnection, str] | None:
+        """The spare for a new session in ``cwd``, if it is there and fits ``needs``
+        (one still starting is waited for: it is further along than a new one would be)."""
+        warming = self._warming
+        if warming is not None and warming[0] == cwd:
+            await asyncio.shield(warming[1])
+        if self._spare is None or self._spare[0] != cwd:
+            return None
+        sid = self._spare[1]
+        self._spare = None
+        connection = await self._reuse(sid, needs)
+        return (connection, sid) if connection is not None else None
+
+    async def _drop_spare(self) -> None:
+        if self._spare is not None:
+            connection = self.pool.take(self._spare[1])
+            self._spare = None
+            if connection is not None:
+                await self.pool.discard(connection)
 
     def options(
         self,

@@ -123,6 +123,35 @@ class TurnRunner:
         )
         return target.session_id
 
+    async def warm_new_session(
+        self,
+        working_directory: str | os.PathLike[str],
+        *,
+        model: str | None = None,
+        permission_mode: PermissionMode | None = None,
+        with_approvals: bool = True,
+        chat_tools: bool = False,
+    ) -> bool:
+        """Start the CLI for the next new session in ``working_directory`` ahead of its
+        first prompt (a chat said ``/new``; the person is still typing). The arguments
+        are what that turn will pass; a model or mode changed meanwhile is switched on
+        the spare, other differences mean a fresh start. A hint: False when nothing was
+        started (outside the roots, no free slot, the CLI would not start)."""
+        target = await asyncio.to_thread(self._choice.resolve, working_directory, None, True)
+        if self._choice.refusal(target) is not None:
+            return False
+        if permission_mode is not None:
+            permission_mode = effective_mode(
+                permission_mode, None, allow_bypass=self._allow_bypass
+            ).mode
+        needs = TurnNeeds(
+            model=model or self._model,
+            with_approvals=with_approvals or self._approver is not None,
+            permission_mode=permission_mode,
+            chat_tools=chat_tools,
+        )
+        return await self._connections.warm(self._choice.approved(target).workdir, needs)
+
     # turns ---------------------------------------------------------------------------
 
     async def stream_turn(

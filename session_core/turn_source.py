@@ -64,6 +64,20 @@ class TurnSource(Protocol):
         new id."""
         ...
 
+    async def warm_new_session(
+        self,
+        working_directory: str | os.PathLike[str],
+        *,
+        model: str | None = None,
+        permission_mode: PermissionMode | None = None,
+        with_approvals: bool = True,
+        chat_tools: bool = False,
+    ) -> bool:
+        """A hint that the next turn in ``working_directory`` starts a new session with
+        these arguments: get ready for it now. Changes no answer, only how soon it comes;
+        False when nothing was prepared."""
+        ...
+
     async def interrupt(self, session_id: str) -> bool:
         """Stop the turn running on ``session_id``; False when none runs."""
         ...

@@ -43,6 +43,7 @@ def telegram_bot_env(
         # These bots are read through their edited live message (partial text after a
         # crash); drafts, the private-chat default, are covered by telegram/test_drafts.
         BATON_TELEGRAM_DRAFTS="false",
+        BATON_WARM_NEW_SESSIONS="false",
     )
 
 

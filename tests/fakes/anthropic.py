@@ -1,8 +1,9 @@
 """FakeAnthropic: a stdlib fake of the Anthropic Messages API for the real Claude CLI.
 
 It answers exactly what Claude Code 2.1.330 needs (reference/claude-code-offline.md §3):
-SSE for ``POST /v1/messages?beta=true``, one JSON message for the ``stream: false``
-fallback, ``count_tokens``, and a JSON 404 for everything else, so nothing ever hangs.
+SSE for ``POST /v1/messages?beta=true`` with ``stream: true``, one JSON message otherwise (the
+``stream: false`` fallback, the model check of ``/model``), ``count_tokens``, and a JSON 404
+for everything else, so nothing ever hangs.
 It never answers 400 (the CLI would retry six times, degrading its request).
 
 What it replies is scriptable, in this order of precedence:
@@ -577,7 +578,7 @@ def _handler_for(fake: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
                 return
             tool_id = (reply.tool.id or fake._next_tool_id()) if reply.tool else ""
             body = request.body if isinstance(request.body, dict) else {}
-            if body.get("stream") is False:
+            if body.get("stream") is not True:  # as the API: no "stream" is not streamed
                 self._send_json(200, _message_json(request, reply, tool_id, n))
                 return
             self._stream(request, reply, tool_id, n)

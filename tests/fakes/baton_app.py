@@ -36,6 +36,9 @@ def baton_settings(claude_env: ClaudeEnv, data_dir: Path, values: Mapping[str, o
         # The product streams private chats as drafts; the suites written for the
         # edited live message keep it, and the draft tests turn drafts on.
         "BATON_TELEGRAM_DRAFTS": False,
+        # /new starts a spare Claude Code ahead of the first prompt; the suites that do
+        # not test it keep their process count (the warm tests turn it on).
+        "BATON_WARM_NEW_SESSIONS": False,
     }
     return load_settings(**(base | dict(values)))
 

@@ -118,6 +118,17 @@ class TurnCall:
     with_file_sink: bool
 
 
+@dataclass(frozen=True, slots=True)
+class WarmCall:
+    """A ``warm_new_session`` hint, as the runner received it."""
+
+    directory: str
+    model: str | None
+    permission_mode: PermissionMode | None
+    with_approvals: bool
+    chat_tools: bool
+
+
 class ScriptedRunner:
     """A :class:`~session_core.turn_source.TurnSource` that plays scripts; see the module doc."""
 
@@ -135,6 +146,8 @@ class ScriptedRunner:
         """What ``probe`` reports as the CLI's server info (its command list)."""
         self.sent: list[SentFile] = []
         """What each :class:`SendFile` step told the model, in order."""
+        self.warmed: list[WarmCall] = []
+        """Each ``warm_new_session`` hint (nothing is started: turns here cost nothing)."""
         self._scripts: list[ScriptedTurn] = []
         self._by_prompt: list[tuple[str, ScriptedTurn]] = []
         self._running: dict[str, asyncio.Event] = {}
@@ -163,6 +176,19 @@ class ScriptedRunner:
 
     def holder(self, session_id: str) -> str | None:
         return self.holders.get(session_id)
+
+    async def warm_new_session(
+        self,
+        working_directory: str | os.PathLike[str],
+        *,
+        model: str | None = None,
+        permission_mode: PermissionMode | None = None,
+        with_approvals: bool = True,
+        chat_tools: bool = False,
+    ) -> bool:
+        directory = os.fspath(working_directory)
+        self.warmed.append(WarmCall(directory, model, permission_mode, with_approvals, chat_tools))
+        return False
 
     async def interrupt(self, session_id: str) -> bool:
         stop = self._running.get(session_id)
