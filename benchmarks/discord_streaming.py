@@ -11,6 +11,9 @@ talking to FakeAnthropic. In one run:
    does, a moment after the bot's last message; a message sent back to back with the
    bot's last edit is shown separately (the outbox lets new messages burst, 4 per 5.5 s,
    so it is not held back by the 1 operation/s pacing of edits).
+   With the product's default (``BATON_WARM_NEW_SESSIONS``) ``/new`` has started the
+   session's CLI while the person types; the same is measured with it off (a second
+   bot, interleaved with the bare CLI again): the CLI's start-up then counts.
 2. Pacing. A slow answer streamed for ~10 s and a long one over several messages: REST
    calls per streamed second, the shortest gap between two writes of one message, and
    429s. Goals: <= 1 edit/s per message, no 429.
@@ -28,6 +31,7 @@ import asyncio
 import re
 import sys
 import time
+from collections.abc import Mapping
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -194,6 +198,32 @@ async def stats_through_the_surface(
             await asyncio.wait({connect}, timeout=10)
 
 
+async def cold_starts(
+    dc: FakeDiscord,
+    world: ClaudeEnv,
+    data_dir: Path,
+    values: Mapping[str, object],
+    runs: int,
+    threads: int,
+) -> tuple[list[float], list[float]]:
+    """First output of new sessions with the warm start off, interleaved with the bare
+    CLI again: (bot, cli) seconds."""
+    cold: list[float] = []
+    cli: list[float] = []
+    async with ServedBot(
+        world,
+        data_dir,
+        ("discord",),
+        {**values, "BATON_WARM_NEW_SESSIONS": "false"},
+        lambda: dc.wait_until(lambda: dc.gateway_connected, timeout=WAIT_S),
+    ):
+        for i in range(runs):
+            cli.append(await cli_first_token(world, f"bare cold {i}"))
+            thread = await fresh_thread(dc, threads + i)
+            cold.append(await first_output(dc, thread, f"cold {i}"))
+    return cold, cli
+
+
 async def main(runs: int) -> int:
     quiet_logs("discord")
     with claude_world() as (world, fake, data_dir):
@@ -204,6 +234,7 @@ async def main(runs: int) -> int:
                 "DISCORD_GATEWAY_URL": dc.gateway_url,
                 "DISCORD_GUILD_ID": dc.guild_id,
                 "BATON_ALLOWED_USERS": f"discord:{dc.user_id('alice')}",
+                "BATON_WARM_NEW_SESSIONS": "true",  # the product's default
             }
             with cli_environment(world):
                 async with ServedBot(
@@ -240,6 +271,9 @@ async def main(runs: int) -> int:
                         Reply(text=long_text(LONG_CHARS), chunks=60, delay_s=0.02),
                         "long answer",
                     )
+                cold, cold_cli = await cold_starts(
+                    dc, world, data_dir, values, runs, len(dc.threads())
+                )
                 stats = await stats_through_the_surface(dc, fake, world)
             violations = dc.violations
 
@@ -248,6 +282,8 @@ async def main(runs: int) -> int:
         cli,
         ours,
     )
+    print_ratio("... new session, BATON_WARM_NEW_SESSIONS off ", cold, cold_cli)
+    print("      (no Claude Code started at /new: the first prompt waits for its start-up)")
     print_ratio("... follow-up on the live session          ", follow, cli)
     print_ratio("... follow-up sent back to back          ", rushed, cli)
     print("      (right after the bot's last edit: a new message may skip the 1 op/s pacing)")

@@ -10,6 +10,9 @@ FakeAnthropic. In one run:
    against the CLI's own time to first token: a bare ``claude_agent_sdk.query`` (fresh
    CLI, partial messages) until its first text delta. Interleaved runs, medians.
    Goal: ratio <= 1.05. The "typing…" indicator's delay is shown too.
+   With the product's default (``BATON_WARM_NEW_SESSIONS``) ``/new`` has started the
+   session's CLI while the person types; the same is measured with it off (a second
+   bot, interleaved with the bare CLI again): the CLI's start-up then counts.
 2. Pacing. A slow answer (~10 s of deltas) and a long one (several messages): Bot API
    calls that send or edit, against one per streamed second plus the final messages;
    the most edits of one message inside any one second; 429s. Goals: within budget,
@@ -34,6 +37,7 @@ import math
 import statistics
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +177,28 @@ async def stats_through_the_surface(
         await bot.shutdown()
 
 
+async def cold_starts(
+    tg: FakeTelegram, world: ClaudeEnv, data_dir: Path, values: Mapping[str, object], runs: int
+) -> tuple[list[float], list[float]]:
+    """First output of new sessions with the warm start off, interleaved with the bare
+    CLI again: (bot, cli) seconds."""
+    cold: list[float] = []
+    cli: list[float] = []
+    with cli_environment(world):
+        async with ServedBot(
+            world,
+            data_dir,
+            ("telegram",),
+            {**values, "BATON_WARM_NEW_SESSIONS": "false"},
+            lambda: tg.wait_for_call("getUpdates", since=tg.mark(), timeout=WAIT_S),
+        ):
+            for i in range(runs):
+                cli.append(await cli_first_token(world, f"bare cold {i}"))
+                await new_session(tg)
+                cold.append((await first_output(tg, f"cold {i}"))[0])
+    return cold, cli
+
+
 async def main(runs: int) -> int:
     quiet_logs("telegram", "httpx")
     with claude_world() as (world, fake, data_dir):
@@ -184,6 +210,7 @@ async def main(runs: int) -> int:
                 # Rows 1-3 measure the edited live message (groups, and private chats
                 # with drafts off); row 4 turns drafts on, the private-chat default.
                 "BATON_TELEGRAM_DRAFTS": "false",
+                "BATON_WARM_NEW_SESSIONS": "true",  # the product's default
             }
             with cli_environment(world):
                 async with ServedBot(
@@ -216,6 +243,7 @@ async def main(runs: int) -> int:
                         "long answer",
                     )
                 stats = await stats_through_the_surface(tg, fake, world)
+                cold, cold_cli = await cold_starts(tg, world, data_dir, values, runs)
                 with cli_environment(world):
                     async with ServedBot(
                         world,
@@ -245,6 +273,8 @@ async def main(runs: int) -> int:
         f"  ... difference (bot path + the runner's CLI options vs a bare query)"
         f"  {ms(statistics.median(ours) - statistics.median(cli))}"
     )
+    print_ratio("... new session, BATON_WARM_NEW_SESSIONS off ", cold, cold_cli)
+    print("      (no Claude Code started at /new: the first prompt waits for its start-up)")
     print_ratio("message -> typing…, new session            ", typing, cli)
     print_ratio("... follow-up on the live session          ", follow, cli)
     print_all_runs(cli, ours)
