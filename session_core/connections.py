@@ -158,19 +158,20 @@ class Connections:
         done = asyncio.get_running_loop().create_future()
         self._warming = (cwd, done)
         sid = str(uuid.uuid4())
-        try:
-            connection = await self._connect(self.options(cwd, needs, session_id=sid))
-        except SdkError as exc:
-            log.info("spare_not_started", cwd=cwd, reason=exc.reason)
-            return False
+        try:  # a turn waiting for this spare looks for it once ``done`` is set
+            try:
+                connection = await self._connect(self.options(cwd, needs, session_id=sid))
+            except SdkError as exc:
+                log.info("spare_not_started", cwd=cwd, reason=exc.reason)
+                return False
+            if self.closed:
+                await self.pool.discard(connection)
+                return False
+            await self.pool.give_back(sid, connection)
+            self._spare = (cwd, sid)
         finally:
             self._warming = None
             done.set_result(None)
-        if self.closed:
-            await self.pool.discard(connection)
-            return False
-        await self.pool.give_back(sid, connection)
-        self._spare = (cwd, sid)
         log.info("spare_started", cwd=cwd, session_id=sid)
         return True
 

@@ -127,3 +127,16 @@ async def test_off_means_no_hint(
     say(tg, "/new")
     await answer(tg, "next message starts a new session")
     assert scripted_runner.warmed == []
+
+
+async def test_a_prompt_sent_while_the_spare_starts_waits_for_it_not_for_another(
+    tg: FakeTelegram, cli_env: ClaudeEnv, fake_api: FakeAnthropic, tmp_path: Path, unpaced: None
+) -> None:
+    async with Baton(warm_settings(tg, cli_env, tmp_path), tg):
+        say(tg, "/new")
+        await answer(tg, "next message starts a new session")
+        sent = say(tg, "straight away")  # the spare is still starting
+        await answer(tg, "to: straight away", after=sent)
+        (entry,) = read_claude_history(cli_env.config_dir / "history.jsonl")
+        assert list(registered_sessions(cli_env).values()) == [entry.session_id], "one CLI"
+        assert [r.session_id for r in fake_api.messages_requests()] == [entry.session_id]
