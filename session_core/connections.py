@@ -4,7 +4,9 @@ A connection is opened by reusing the session's live CLI (unless someone else mo
 session on), resuming the session in a new CLI, or starting a fresh session; a resume
 the CLI refuses falls back to a fresh session when the runner allows it. After a turn
 the connection goes back to the pool (idle timeout, cap) so a follow-up skips the
-start-up, or is discarded when it is unhealthy or the runner is closing.
+start-up, or is discarded when it is unhealthy or the runner is closing. A chat's
+``/new`` may start a spare ahead of the new session's first prompt (``warm``): it waits
+idle in the pool under the session id it was started with until that prompt takes it.
 """
 
 from __future__ import annotations
