@@ -6,10 +6,6 @@ has more than ``max_live`` processes, running or idle: a new one first closes th
 recently used idle one, and when every slot runs a turn it waits in line (first come,
 first served) for :meth:`ClientPool.reserve`. A client is either idle in the pool or out
 with exactly one turn.
-
-Closing a client tells its process to go and does not wait for it to be gone (tens of
-milliseconds the next turn's first output would otherwise wait out); :meth:`aclose`
-waits for every such exit.
 """
 
 from __future__ import annotations
@@ -54,7 +50,6 @@ class ClientPool(Generic[C]):
         self._waiters: deque[object] = deque()
         self._changed = asyncio.Condition()
         self._reaper: asyncio.Task[None] | None = None
-        self._closing: set[asyncio.Task[None]] = set()
         self._closed = False
 
     @property
@@ -119,7 +114,7 @@ class ClientPool(Generic[C]):
         while self._idle and self.live >= limit:
             key, (client, _) = self._idle.popitem(last=False)
             log.info("client_evicted", session_id=key, reason="cap", max_live=self.max_live)
-            await self._retire(client)
+            await _close_quietly(client)
 
     def mark_busy(self, client: C) -> None:
         """Count a freshly connected client (out with its first turn) in the slot
@@ -135,19 +130,19 @@ class ClientPool(Generic[C]):
             return
         previous = self._idle.pop(key, None)
         if previous is not None and previous[0] is not client:
-            await self._retire(previous[0])
+            await _close_quietly(previous[0])
         self._idle[key] = (client, self._clock())
         while len(self._idle) > 1 and self.live > self.max_live:
             old_key, (old, _) = self._idle.popitem(last=False)
             log.info("client_evicted", session_id=old_key, reason="cap", max_live=self.max_live)
-            await self._retire(old)
+            await _close_quietly(old)
         self._ensure_reaper()
         await self._notify()
 
     async def discard(self, client: C) -> None:
         """Drop a client that is out (broken, or its session moved on) and close it."""
         self._busy.pop(id(client), None)
-        await _close_quietly(client)  # its session is about to be opened again: wait
+        await _close_quietly(client)
         await self._notify()
 
     async def aclose(self) -> None:
@@ -159,15 +154,7 @@ class ClientPool(Generic[C]):
             self._reaper = None
         idle = [client for client, _ in self._idle.values()]
         self._idle.clear()
-        await asyncio.gather(*(_close_quietly(c) for c in idle), *self._closing)
-
-    async def _retire(self, client: C) -> None:
-        """Start closing ``client`` and go on: its process is told to exit (the close
-        runs up to its first wait) but nobody waits for the exit except ``aclose``."""
-        task = asyncio.get_running_loop().create_task(_close_quietly(client))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
-        await asyncio.sleep(0)
+        await asyncio.gather(*(_close_quietly(c) for c in idle))
 
     async def reap(self) -> int:
         """Close every client idle for longer than the timeout; returns how many."""
@@ -176,7 +163,7 @@ class ClientPool(Generic[C]):
         for key in expired:
             client, _ = self._idle.pop(key)
             log.info("client_evicted", session_id=key, reason="idle")
-            await self._retire(client)
+            await _close_quietly(client)
         return len(expired)
 
     async def _notify(self) -> None:
