@@ -128,6 +128,17 @@ class WarmCall:
     with_approvals: bool
     chat_tools: bool
 
+    @classmethod
+    def of(cls, call: TurnCall) -> WarmCall:
+        """The hint that fits ``call`` exactly: what a warm start must have asked for."""
+        return cls(
+            call.directory,
+            call.model,
+            call.permission_mode,
+            call.with_approver,
+            call.with_file_sink,
+        )
+
 
 class ScriptedRunner:
     """A :class:`~session_core.turn_source.TurnSource` that plays scripts; see the module doc."""

@@ -29,10 +29,4 @@ async def test_new_in_a_channel_warms_what_the_threads_first_turn_asks_for(
     (warm,) = scripted_runner.warmed
     (call,) = scripted_runner.calls
     assert call.force_new
-    assert warm == WarmCall(
-        directory=call.directory,
-        model=call.model,
-        permission_mode=call.permission_mode,
-        with_approvals=call.with_approver,
-        chat_tools=call.with_file_sink,
-    )
+    assert warm == WarmCall.of(call)

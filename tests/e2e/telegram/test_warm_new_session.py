@@ -37,6 +37,13 @@ def registered_sessions(env: ClaudeEnv) -> dict[int, str]:
     return found
 
 
+async def new_with_spare(tg: FakeTelegram, env: ClaudeEnv) -> str:
+    """``/new``, answered; the session id its spare CLI registered, once it has."""
+    say(tg, "/new")
+    await answer(tg, "next message starts a new session")
+    return await spare_session(env)
+
+
 async def spare_session(env: ClaudeEnv) -> str:
     """The session id the spare CLI registered, once it has."""
     deadline = time.monotonic() + WAIT_S
@@ -51,9 +58,7 @@ async def test_the_first_prompt_after_new_runs_on_the_cli_started_for_it(
     tg: FakeTelegram, cli_env: ClaudeEnv, fake_api: FakeAnthropic, tmp_path: Path, unpaced: None
 ) -> None:
     async with Baton(warm_settings(tg, cli_env, tmp_path), tg):
-        say(tg, "/new")
-        await answer(tg, "next message starts a new session")
-        spare = await spare_session(cli_env)
+        spare = await new_with_spare(tg, cli_env)
         assert fake_api.messages_requests() == [], "nothing is sent before the prompt"
         sent = say(tg, "first words")
         await answer(tg, "to: first words", after=sent)
@@ -67,9 +72,7 @@ async def test_a_model_chosen_after_new_is_switched_on_the_spare(
     tg: FakeTelegram, cli_env: ClaudeEnv, fake_api: FakeAnthropic, tmp_path: Path, unpaced: None
 ) -> None:
     async with Baton(warm_settings(tg, cli_env, tmp_path), tg):
-        say(tg, "/new")
-        await answer(tg, "next message starts a new session")
-        spare = await spare_session(cli_env)
+        spare = await new_with_spare(tg, cli_env)
         asked = say(tg, "/model claude-fake-other")
         await answer(tg, "claude-fake-other", after=asked)
         sent = say(tg, "on the other model")
@@ -83,9 +86,7 @@ async def test_an_unused_spare_leaves_nothing_behind(
 ) -> None:
     history = cli_env.config_dir / "history.jsonl"
     async with Baton(warm_settings(tg, cli_env, tmp_path), tg):
-        say(tg, "/new")
-        await answer(tg, "next message starts a new session")
-        spare = await spare_session(cli_env)
+        spare = await new_with_spare(tg, cli_env)
     assert registered_sessions(cli_env) == {}, "the spare exited with the bot"
     assert not history.exists() or read_claude_history(history) == []
     assert list((cli_env.config_dir / "projects").rglob(f"{spare}*")) == [], "no transcript"
@@ -111,13 +112,7 @@ async def test_new_hints_exactly_what_its_first_turn_asks_for(
     (warm,) = scripted_runner.warmed
     (call,) = scripted_runner.calls
     assert call.force_new
-    assert warm == WarmCall(
-        directory=call.directory,
-        model=call.model,
-        permission_mode=call.permission_mode,
-        with_approvals=call.with_approver,
-        chat_tools=call.with_file_sink,
-    )
+    assert warm == WarmCall.of(call)
     assert (warm.model, warm.permission_mode) == ("opus-fake", "plan")
 
 
