@@ -74,10 +74,11 @@ def _read(cache: Path) -> dict[str, Any] | None:
         blob = cache.read_bytes()
     except OSError:
         return None
-    if blob[:8] != MAGIC or zlib.crc32(blob[12:]).to_bytes(4, "big") != blob[8:12]:
+    payload = memoryview(blob)[12:]  # not copied: the cache is tens of megabytes
+    if blob[:8] != MAGIC or zlib.crc32(payload).to_bytes(4, "big") != blob[8:12]:
         return None
     try:
-        state = marshal.loads(blob[12:])
+        state = marshal.loads(payload)
     except (ValueError, EOFError, TypeError):
         return None
     return state if isinstance(state, dict) and state.get("version") == _VERSION else None
