@@ -162,9 +162,13 @@ class Binding:
         await target.send_text(
             f"🆕 Your next message starts a new session in `{self.directory(prefs)}`."
         )
+        await self._warm_for(key)
+
+    async def _warm_for(self, chat: ChatKey) -> None:
+        """The chat's next message starts a new session: have it started meanwhile."""
         if self._s.policy.warm_new_sessions:
-            chosen = await self._s.db.preferences.get(key)
-            self._s.background.spawn(self._warm(chosen), name=f"warm-{key.chat_id}")
+            chosen = await self._s.db.preferences.get(chat)
+            self._s.background.spawn(self._warm(chosen), name=f"warm-{chat.chat_id}")
 
     async def _warm(self, prefs: ChatPreferences) -> None:
         """Start Claude Code for the new session while the person types its first prompt,
@@ -195,6 +199,8 @@ class Binding:
             else "No sessions there yet: your next message starts one."
         )
         await surface.send_text(f"📁 Directory: `{target}`\n{follow}")
+        if newest is None:
+            await self._warm_for(chat)
 
     async def _session_home(
         self, surface: Surface, chat: ChatKey, title: str, session_id: str | None = None

@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 
 from chat_adapters.settings import Settings
+from session_core.claude_home import ClaudeHome
 from session_core.history_lines import read_claude_history
 from tests.e2e.telegram.conftest import WAIT_S, Baton, answer, bot_settings, say
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.claude_cli import ClaudeEnv
-from tests.fakes.scripted_runner import ScriptedRunner, WarmCall
+from tests.fakes.scripted_runner import ScriptedRunner, WarmCall, scripted_session
 from tests.fakes.telegram_api import FakeTelegram
 
 
@@ -135,3 +136,28 @@ async def test_a_prompt_sent_while_the_spare_starts_waits_for_it_not_for_another
         (entry,) = read_claude_history(cli_env.config_dir / "history.jsonl")
         assert list(registered_sessions(cli_env).values()) == [entry.session_id], "one CLI"
         assert [r.session_id for r in fake_api.messages_requests()] == [entry.session_id]
+
+
+async def test_cd_to_a_directory_without_sessions_warms_its_first(
+    tg: FakeTelegram,
+    claude_env: ClaudeEnv,
+    claude_home: ClaudeHome,
+    scripted_runner: ScriptedRunner,
+    tmp_path: Path,
+    unpaced: None,
+) -> None:
+    empty = claude_env.project / "untouched"
+    empty.mkdir()
+    scripted_session(claude_home, claude_env.project, "earlier at the desk")
+    settings = warm_settings(tg, claude_env, tmp_path)
+    async with Baton(settings, tg, turns=scripted_runner):
+        asked = say(tg, f"/cd {empty}")
+        await answer(tg, "No sessions there yet", after=asked)
+        sent = say(tg, "first here")
+        await answer(tg, "SCRIPTED-REPLY to: first here", after=sent)
+        sent = say(tg, "/cd " + str(claude_env.project))  # it has a session now: no hint
+        await answer(tg, "Following its newest session", after=sent)
+    (warm,) = scripted_runner.warmed
+    (call,) = scripted_runner.calls
+    assert call.session_id is None and call.directory == str(empty)
+    assert warm == WarmCall.of(call)
