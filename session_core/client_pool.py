@@ -45,11 +45,13 @@ class ClientPool(Generic[C]):
         self.max_live = max_live
         self._clock = clock
         self._idle: OrderedDict[str, tuple[C, float]] = OrderedDict()  # LRU first
+        """key -> (client, when it is closed if still idle)."""
         self._busy: dict[int, C] = {}
         self._reserved = 0
         self._waiters: deque[object] = deque()
         self._changed = asyncio.Condition()
         self._reaper: asyncio.Task[None] | None = None
+        self._reaper_wake = asyncio.Event()  # a client with an earlier deadline came
         self._closed = False
 
     @property
@@ -122,8 +124,9 @@ class ClientPool(Generic[C]):
         self._reserved = max(0, self._reserved - 1)
         self._busy[id(client)] = client
 
-    async def give_back(self, key: str, client: C) -> None:
-        """The turn is over: keep ``client`` idle under ``key`` (the session id)."""
+    async def give_back(self, key: str, client: C, *, idle_timeout_s: float | None = None) -> None:
+        """The turn is over: keep ``client`` idle under ``key`` (the session id), for
+        ``idle_timeout_s`` (default: the pool's) unless a turn takes it first."""
         self._busy.pop(id(client), None)
         if self._closed:
             await _close_quietly(client)
@@ -131,12 +134,14 @@ class ClientPool(Generic[C]):
         previous = self._idle.pop(key, None)
         if previous is not None and previous[0] is not client:
             await _close_quietly(previous[0])
-        self._idle[key] = (client, self._clock())
+        keep = self.idle_timeout_s if idle_timeout_s is None else idle_timeout_s
+        self._idle[key] = (client, self._clock() + keep)
         while len(self._idle) > 1 and self.live > self.max_live:
             old_key, (old, _) = self._idle.popitem(last=False)
             log.info("client_evicted", session_id=old_key, reason="cap", max_live=self.max_live)
             await _close_quietly(old)
         self._ensure_reaper()
+        self._reaper_wake.set()
         await self._notify()
 
     async def discard(self, client: C) -> None:
@@ -159,7 +164,7 @@ class ClientPool(Generic[C]):
     async def reap(self) -> int:
         """Close every client idle for longer than the timeout; returns how many."""
         now = self._clock()
-        expired = [k for k, (_, t) in self._idle.items() if now - t >= self.idle_timeout_s]
+        expired = [k for k, (_, until) in self._idle.items() if now >= until]
         for key in expired:
             client, _ = self._idle.pop(key)
             log.info("client_evicted", session_id=key, reason="idle")
@@ -177,9 +182,10 @@ class ClientPool(Generic[C]):
 
     async def _reap_loop(self) -> None:
         while self._idle:
-            oldest = min(t for _, t in self._idle.values())
-            delay = oldest + self.idle_timeout_s - self._clock()
-            await asyncio.sleep(max(0.01, delay))
+            delay = min(until for _, until in self._idle.values()) - self._clock()
+            self._reaper_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reaper_wake.wait(), max(0.01, delay))
             await self.reap()
 
 

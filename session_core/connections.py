@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # the SDK (and mcp) is imported by the first connection
 log = structlog.get_logger(__name__)
 
 SETTLE_TIMEOUT_S = 10.0
+SPARE_IDLE_S = 120.0
+"""An unused spare is closed after this (a session's own CLI stays the pool's timeout)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +171,7 @@ class Connections:
             if self.closed:
                 await self.pool.discard(connection)
                 return False
-            await self.pool.give_back(sid, connection)
+            await self.pool.give_back(sid, connection, idle_timeout_s=SPARE_IDLE_S)
             self._spare = (cwd, sid)
         finally:
             self._warming = None

@@ -172,3 +172,32 @@ async def test_a_session_with_an_idle_client_never_waits() -> None:
     assert pool.ahead_of("a") is None
     assert pool.ahead_of("b") is None, "an idle client can be closed to make room"
     await pool.aclose()
+
+
+async def test_a_client_kept_for_less_than_the_pool_timeout_goes_sooner() -> None:
+    clock = Clock()
+    pool: ClientPool[Client] = ClientPool(idle_timeout_s=600, max_live=4, clock=clock)
+    session, spare = Client("session"), Client("spare")
+    for name, client, keep in (("session", session, None), ("spare", spare, 120.0)):
+        pool.mark_busy(client)
+        await pool.give_back(name, client, idle_timeout_s=keep)
+    clock.now = 119
+    assert await pool.reap() == 0
+    clock.now = 120
+    assert await pool.reap() == 1
+    assert spare.closed and not session.closed
+    await pool.aclose()
+
+
+async def test_the_reaper_wakes_for_a_shorter_deadline_given_later() -> None:
+    pool: ClientPool[Client] = ClientPool(idle_timeout_s=600, max_live=4)
+    long, short = Client("long"), Client("short")
+    pool.mark_busy(long)
+    await pool.give_back("long", long)  # the reaper now sleeps for ten minutes
+    await asyncio.sleep(0.02)
+    pool.mark_busy(short)
+    await pool.give_back("short", short, idle_timeout_s=0.05)
+    async with asyncio.timeout(2):
+        await short.closing.wait()
+    assert not long.closed
+    await pool.aclose()
