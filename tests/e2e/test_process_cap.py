@@ -6,6 +6,7 @@ FakeAnthropic; processes counted with psutil."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from chat_adapters.chat_services import ChatPolicy
 from chat_adapters.dispatch import ChatDispatcher
 from session_core.catalog import SessionCatalog
 from session_core.claude_home import ClaudeHome
+from session_core.history_lines import read_claude_history
 from session_core.roots import ApprovedRoots
 from session_core.runner import TurnRunner
 from storage import ChatKey, Database
@@ -114,3 +116,25 @@ async def test_stop_takes_a_turn_out_of_the_line_for_a_slot(
     await capped.on_text(two, SECOND, ALICE, "sent after all")
     await until(shows(two, "to: sent after all"), "the next prompt runs")
     assert "never sent" not in fake_api.prompts()
+
+
+async def test_a_warm_start_never_waits_for_a_running_turns_slot(
+    capped: ChatDispatcher, fake_api: FakeAnthropic, claude_env: ClaudeEnv
+) -> None:
+    """Under a cap of 1, ``/new`` in a second chat while the first chat's turn runs
+    starts no spare, now or after that turn (it would have waited in line for the slot
+    and then closed the first session's live CLI)."""
+    one, two = MemorySurface(), MemorySurface()
+    await capped.on_text(one, FIRST, ALICE, "SLOW:6 first chat")
+    await until(shows(one, "tick"), "the first turn streams")
+    await capped.on_command(two, SECOND, ALICE, "new", "")
+    await until(shows(two, "next message starts"), "the second chat is told")
+    await until(shows(one, "tick " * 6), "the first turn ran on")
+    await asyncio.sleep(1.5)  # what a queued spare would need to start
+    (first,) = read_claude_history(claude_env.config_dir / "history.jsonl")
+    registered = [
+        json.loads(entry.read_text())["sessionId"]
+        for entry in (claude_env.config_dir / "sessions").glob("*.json")
+    ]
+    assert registered == [first.session_id], "only the first chat's CLI, kept for its follow-up"
+    assert await asyncio.to_thread(claude_processes) == 1
