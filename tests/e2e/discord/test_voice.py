@@ -29,6 +29,27 @@ async def session_thread(dc: FakeDiscord, channel: int, user: int) -> int:
     return thread.id
 
 
+async def voice_then_audio(dc: FakeDiscord, note: bytes) -> None:
+    """In a session thread: a voice message (what was heard shown before the answer),
+    then a text with an audio file attached."""
+    alice = dc.user_id("alice")
+    channel = await session_thread(dc, dc.channel_id(), alice)
+    await dc.send_user_message(channel, alice, "", voice=note, voice_duration_s=1.5)
+    reply = await dc.wait_for_message(
+        channel, predicate=final("to: What changed today?"), timeout=WAIT_S
+    )
+    heard = next(m for m in dc.messages(channel) if m.content.startswith("🎙"))
+    assert "What changed today?" in heard.content and heard.id < reply.id
+    await dc.send_user_message(channel, alice, "also", attachments={"memo.mp3": b"ID3-memo"})
+    await dc.wait_for_message(channel, predicate=final("to: also"), timeout=WAIT_S)
+
+
+def check_transcribed(transcriber: FakeTranscriber, note: bytes) -> None:
+    first, second = transcriber.requests
+    assert first.audio == note and first.model == MODEL and first.content_type == "audio/ogg"
+    assert second.audio == b"ID3-memo" and second.file_name == "memo.mp3"
+
+
 @pytest.fixture
 async def transcriber() -> AsyncIterator[FakeTranscriber]:
     async with FakeTranscriber() as fake:
@@ -48,19 +69,8 @@ async def test_a_voice_message_and_an_audio_file_become_prompts(
     transcriber.will_hear("What changed today?", "and the tests")
     settings = bot_settings(dc, claude_env, tmp_path / "data", **values)
     async with Baton(settings, dc, turns=scripted_runner):
-        alice = dc.user_id("alice")
-        channel = await session_thread(dc, dc.channel_id(), alice)
-        await dc.send_user_message(channel, alice, "", voice=note, voice_duration_s=1.5)
-        reply = await dc.wait_for_message(
-            channel, predicate=final("to: What changed today?"), timeout=WAIT_S
-        )
-        heard = next(m for m in dc.messages(channel) if m.content.startswith("🎙"))
-        assert "What changed today?" in heard.content and heard.id < reply.id
-        await dc.send_user_message(channel, alice, "also", attachments={"memo.mp3": b"ID3-memo"})
-        await dc.wait_for_message(channel, predicate=final("to: also"), timeout=WAIT_S)
-    first, second = transcriber.requests
-    assert first.audio == note and first.model == MODEL and first.content_type == "audio/ogg"
-    assert second.audio == b"ID3-memo" and second.file_name == "memo.mp3"
+        await voice_then_audio(dc, note)
+    check_transcribed(transcriber, note)
     prompts = [call.prompt for call in scripted_runner.calls]
     assert prompts[-2:] == ["What changed today?", "also\n\nand the tests"]
 
@@ -91,17 +101,6 @@ async def test_a_voice_message_and_an_audio_file_become_prompts_through_the_real
     note = spoken_ogg(tmp_path, "what changed today")
     transcriber.will_hear("What changed today?", "and the tests")
     async with Baton(bot_settings(dc, cli_env, tmp_path / "data", **values), dc):
-        alice = dc.user_id("alice")
-        channel = await session_thread(dc, dc.channel_id(), alice)
-        await dc.send_user_message(channel, alice, "", voice=note, voice_duration_s=1.5)
-        reply = await dc.wait_for_message(
-            channel, predicate=final("to: What changed today?"), timeout=WAIT_S
-        )
-        heard = next(m for m in dc.messages(channel) if m.content.startswith("🎙"))
-        assert "What changed today?" in heard.content and heard.id < reply.id
-        await dc.send_user_message(channel, alice, "also", attachments={"memo.mp3": b"ID3-memo"})
-        await dc.wait_for_message(channel, predicate=final("to: also"), timeout=WAIT_S)
-    first, second = transcriber.requests
-    assert first.audio == note and first.model == MODEL and first.content_type == "audio/ogg"
-    assert second.audio == b"ID3-memo" and second.file_name == "memo.mp3"
+        await voice_then_audio(dc, note)
+    check_transcribed(transcriber, note)
     assert fake_api.prompts()[-2:] == ["What changed today?", "also\n\nand the tests"]

@@ -41,12 +41,8 @@ async def test_diff_outside_a_repo_then_short_then_long(
     assert "+line 399" in data and SECRET not in data
 
 
-async def test_write_approval_shows_the_change(
-    tg: FakeTelegram, scripted_baton: Baton, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner
-) -> None:
-    target = claude_env.project / "notes.md"
-    write = Ask("Write", {"file_path": str(target), "content": "first line\nsecond\n"})
-    scripted_runner.script(ScriptedTurn((write, TextDelta("written"))))
+async def write_approval_shows_the_change(tg: FakeTelegram) -> None:
+    """ "write notes" asks to Write notes.md: the question shows the diff; Allow once."""
     sent = say(tg, "write notes")
     asked = await tg.wait_for_message(
         USER,
@@ -60,6 +56,15 @@ async def test_write_approval_shows_the_change(
     )
     tg.press_button(asked, label="Allow once", user_id=USER)
     await answer(tg, "written", after=sent)
+
+
+async def test_write_approval_shows_the_change(
+    tg: FakeTelegram, scripted_baton: Baton, claude_env: ClaudeEnv, scripted_runner: ScriptedRunner
+) -> None:
+    target = claude_env.project / "notes.md"
+    write = Ask("Write", {"file_path": str(target), "content": "first line\nsecond\n"})
+    scripted_runner.script(ScriptedTurn((write, TextDelta("written"))))
+    await write_approval_shows_the_change(tg)
     assert [d.allow for d in scripted_runner.decisions] == [True], "allowed: the CLI writes it"
 
 
@@ -71,17 +76,5 @@ async def test_write_approval_shows_the_change_through_the_real_cli(
         Reply.tool_use("Write", {"file_path": str(target), "content": "first line\nsecond\n"}),
         Reply(text="written"),
     )
-    sent = say(tg, "write notes")
-    asked = await tg.wait_for_message(
-        USER,
-        after=sent.message_id,
-        match=lambda m: "Allow Write?" in m.body and bool(m.buttons),
-        timeout=WAIT_S,
-    )
-    assert "Change:" in asked.body
-    assert any(
-        "+first line" in code and "+++ b/notes.md" in code for code in asked.entity_texts("pre")
-    )
-    tg.press_button(asked, label="Allow once", user_id=USER)
-    await answer(tg, "written", after=sent)
+    await write_approval_shows_the_change(tg)
     assert target.read_text() == "first line\nsecond\n"

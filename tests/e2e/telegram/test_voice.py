@@ -53,6 +53,26 @@ async def listening(
         yield running
 
 
+async def note_is_heard_then_answered(
+    tg: FakeTelegram, transcriber: FakeTranscriber, tmp_path: Path, reply_marker: str
+) -> None:
+    """A voice note: transcribed from its very bytes, shown (in italics) before the
+    answer that starts with ``reply_marker``."""
+    note = spoken_ogg(tmp_path, "list the files please")
+    transcriber.will_hear("List the files, please.")
+    sent = tg.send_user_message(USER, USER, voice=note, duration=2)
+    reply = await answer(tg, reply_marker, after=sent)
+
+    [request] = transcriber.requests
+    assert request.audio == note, "the very bytes the person sent"
+    assert request.model == MODEL and request.authorization == f"Bearer {KEY}"
+    assert request.file_name is not None and request.file_name.endswith(".ogg")
+    heard = await answer(tg, "🎙", after=sent)
+    assert "List the files, please." in heard.body
+    assert heard.message_id < reply.message_id, "what was heard comes before the turn runs"
+    assert any(e["type"] == "italic" for e in heard.entities)
+
+
 async def test_a_voice_note_is_heard_shown_then_sent_to_claude(
     tg: FakeTelegram,
     listening: Baton,
@@ -60,20 +80,8 @@ async def test_a_voice_note_is_heard_shown_then_sent_to_claude(
     scripted_runner: ScriptedRunner,
     tmp_path: Path,
 ) -> None:
-    note = spoken_ogg(tmp_path, "list the files please")
-    transcriber.will_hear("List the files, please.")
-    sent = tg.send_user_message(USER, USER, voice=note, duration=2)
-    reply = await answer(tg, "SCRIPTED-REPLY", after=sent)
-
-    [request] = transcriber.requests
-    assert request.audio == note, "the very bytes the person sent"
-    assert request.model == MODEL and request.authorization == f"Bearer {KEY}"
-    assert request.file_name is not None and request.file_name.endswith(".ogg")
+    await note_is_heard_then_answered(tg, transcriber, tmp_path, "SCRIPTED-REPLY")
     assert prompts(scripted_runner) == ["List the files, please."]
-    heard = await answer(tg, "🎙", after=sent)
-    assert "List the files, please." in heard.body
-    assert heard.message_id < reply.message_id, "what was heard comes before the turn runs"
-    assert any(e["type"] == "italic" for e in heard.entities)
 
 
 async def test_notes_are_transcribed_in_order_with_caption_first(
@@ -174,17 +182,5 @@ async def test_a_voice_note_is_heard_shown_then_sent_to_claude_through_the_real_
     fake_api: FakeAnthropic,
     tmp_path: Path,
 ) -> None:
-    note = spoken_ogg(tmp_path, "list the files please")
-    transcriber.will_hear("List the files, please.")
-    sent = tg.send_user_message(USER, USER, voice=note, duration=2)
-    reply = await answer(tg, "FAKE-REPLY", after=sent)
-
-    [request] = transcriber.requests
-    assert request.audio == note, "the very bytes the person sent"
-    assert request.model == MODEL and request.authorization == f"Bearer {KEY}"
-    assert request.file_name is not None and request.file_name.endswith(".ogg")
+    await note_is_heard_then_answered(tg, transcriber, tmp_path, "FAKE-REPLY")
     assert fake_api.prompts()[-1] == "List the files, please."
-    heard = await answer(tg, "🎙", after=sent)
-    assert "List the files, please." in heard.body
-    assert heard.message_id < reply.message_id, "what was heard comes before the turn runs"
-    assert any(e["type"] == "italic" for e in heard.entities)
